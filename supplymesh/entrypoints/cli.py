@@ -1,0 +1,35 @@
+"""The ``supplymesh`` command: one root, each area's commands in a module of its own."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from supplymesh import __version__
+from supplymesh.entrypoints import cli_crypto
+
+app = typer.Typer(
+    name="supplymesh",
+    help="An open, decentralized industrial internet on the Beckn protocol.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(cli_crypto.keys_app, name="keys")
+app.command("sign")(cli_crypto.sign_command)
+app.command("verify")(cli_crypto.verify_command)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
