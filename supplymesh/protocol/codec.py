@@ -39,10 +39,18 @@ def decode_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES) -> Any:
     try:
         return _JSON_DECODER.decode(raw)
     except msgspec.ValidationError as exc:  # a number beyond float range
-        raise ProtocolError(ErrorCode.MALFORMED_JSON, _message(exc), _path(exc, "$")) from None
+        raise ProtocolError(
+            ErrorCode.MALFORMED_JSON,
+            f"{_message(exc)}: a number is beyond the range of a 64-bit float",
+            _path(exc, "$"),
+        ) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(
             ErrorCode.MALFORMED_JSON, f"body is not valid UTF-8 JSON: {exc}"
+        ) from None
+    except UnicodeDecodeError as exc:  # msgspec lets this out for bad bytes inside a string
+        raise ProtocolError(
+            ErrorCode.MALFORMED_JSON, f"body is not valid UTF-8: a string holds {exc.reason}"
         ) from None
     except RecursionError:
         raise ProtocolError(ErrorCode.MALFORMED_JSON, "JSON is nested too deeply") from None
@@ -73,4 +81,7 @@ def _path(exc: Exception, prefix: str) -> str:
     match = _AT_PATH.search(str(exc))
     if match is None:
         return prefix
-    return prefix + match.group(1)[1:]
+    path = match.group(1)
+    # Decoding without a type, msgspec writes an object member as ``[...]``: cut the path there.
+    cut = path.find("[...]")
+    return prefix + (path[1:cut] if cut >= 0 else path[1:])

@@ -19,6 +19,8 @@ from supplymesh.protocol.context import AwareDatetime, City, Country, Duration
 
 DecimalValue = Annotated[str, msgspec.Meta(pattern=r"^[+-]?([0-9]*[.])?[0-9]+$")]
 CountText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+# Beckn: "count: integer, minimum: 0"; the upper bound refuses numbers no store can hold.
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Json = dict[str, Any]
 
 
@@ -35,7 +37,8 @@ class Descriptor(_Obj, frozen=True):
     long_desc: str | None = None
     additional_desc: Json | None = None
     media: tuple[Json, ...] | None = None
-    images: tuple[Json, ...] | None = None
+    # Beckn 1.1 writes Image objects; ONDC 1.x (Beckn 0.9) writes plain URL strings.
+    images: tuple[Json | str, ...] | None = None
 
 
 class Tag(_Obj, frozen=True):
@@ -100,7 +103,7 @@ class Scalar(_Obj, frozen=True):
 class QuantityValue(_Obj, frozen=True):
     """A count and/or a measure (ONDC 1.x writes the count as a string of digits)."""
 
-    count: int | CountText | None = None
+    count: Count | CountText | None = None
     measure: Scalar | None = None
 
 

@@ -180,6 +180,10 @@ def parse_signature_header(value: str, header: str = AUTHORIZATION) -> Signature
         raise _malformed("signature is not valid base64", header) from None
     if len(signature) != 64:
         raise _malformed(f"an Ed25519 signature is 64 bytes, got {len(signature)}", header)
+    # base64 of 64 bytes leaves 4 unused bits in the last character; without this check a
+    # header whose signature text was changed there would still verify.
+    if b64encode(signature) != params["signature"]:
+        raise _malformed("signature is not canonical base64 (unused bits are set)", header)
     return SignatureParams(
         subscriber_id=subscriber_id,
         unique_key_id=unique_key_id,
