@@ -7,7 +7,7 @@ import sys
 import typer
 
 from supplymesh import __version__
-from supplymesh.entrypoints import cli_crypto
+from supplymesh.entrypoints import cli_crypto, cli_registry
 
 app = typer.Typer(
     name="supplymesh",
@@ -17,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(cli_crypto.keys_app, name="keys")
+app.add_typer(cli_registry.registry_app, name="registry")
 app.command("sign")(cli_crypto.sign_command)
 app.command("verify")(cli_crypto.verify_command)
 

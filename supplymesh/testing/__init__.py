@@ -1,0 +1,1 @@
+"""Test doubles and harnesses shipped with the package: tests and the simulator use them."""
