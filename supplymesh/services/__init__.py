@@ -1,0 +1,1 @@
+"""Services: use-cases that orchestrate the domain through adapters."""
