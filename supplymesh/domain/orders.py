@@ -121,6 +121,25 @@ class Order:
             )
         return replace(self, state=to, history=(*self.history, Change(to, at, by)))
 
+    def observe(self, state: OrderState, at: datetime, reason: str | None = None) -> Order:
+        """The buyer's copy follows the seller's reported state: forward or cancelled, never back.
+
+        Reports may skip steps (a status poll after two changes), but an order never returns
+        to an earlier state, and a final state is final.
+        """
+        if state is self.state:
+            return self
+        order = list(OrderState)
+        if self.state.is_final or (
+            state is not OrderState.CANCELLED and order.index(state) < order.index(self.state)
+        ):
+            raise IllegalTransition(
+                f"order {self.id} is {self.state.value}; a report of {state.value} cannot follow"
+            )
+        return replace(
+            self, state=state, history=(*self.history, Change(state, at, Party.PROVIDER, reason))
+        )
+
     def term_now(self) -> CancellationTerm | None:
         """The cancellation term for the order's current state, if any."""
         return next((t for t in self.cancellation_terms if t.state is self.state), None)

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from supplymesh import __version__
-from supplymesh.entrypoints import cli_crypto, cli_registry
+from supplymesh.entrypoints import cli_crypto, cli_node, cli_registry
 
 app = typer.Typer(
     name="supplymesh",
@@ -18,6 +18,12 @@ app = typer.Typer(
 )
 app.add_typer(cli_crypto.keys_app, name="keys")
 app.add_typer(cli_registry.registry_app, name="registry")
+app.add_typer(cli_node.node_app, name="node")
+app.add_typer(cli_node.catalog_app, name="catalog")
+app.add_typer(cli_node.orders_app, name="orders")
+app.add_typer(cli_node.buy_app, name="buy")
+app.add_typer(cli_node.tx_app, name="tx")
+app.command("outbox")(cli_node.outbox_command)
 app.command("sign")(cli_crypto.sign_command)
 app.command("verify")(cli_crypto.verify_command)
 

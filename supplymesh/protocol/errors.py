@@ -77,6 +77,9 @@ class ErrorCode(enum.Enum):
     POLICY_ERROR = CodeInfo("50000", ErrorType.POLICY, "Policy error")
     CANCEL_NOT_POSSIBLE = CodeInfo("50001", ErrorType.POLICY, "Cancellation not possible")
     UPDATE_NOT_POSSIBLE = CodeInfo("50002", ErrorType.POLICY, "Update not possible")
+    RATING_CATEGORY_UNSUPPORTED = CodeInfo(
+        "50003", ErrorType.POLICY, "Rating category not supported"
+    )
     # Buyer-side (ONDC 2xxxx).
     INVALID_ORDER_STATE = CodeInfo("20007", ErrorType.DOMAIN, "Invalid order state")
     CALLBACK_LATE = CodeInfo("20009", ErrorType.CONTEXT, "Callback after the request's ttl")

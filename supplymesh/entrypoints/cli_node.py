@@ -1,0 +1,324 @@
+"""``supplymesh node|catalog|orders|buy|tx|outbox``: make, run and drive a node.
+
+``node init`` and ``node serve`` work on the home folder; every other command talks to the
+running node's owner API with the owner token from the home, so the node stays the one
+writer of its database and sends what a command queues at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+node_app = typer.Typer(help="Create and run a node.", no_args_is_help=True)
+catalog_app = typer.Typer(help="A seller's catalog.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders, and the seller moving them on.", no_args_is_help=True)
+buy_app = typer.Typer(
+    help="Buy: search, select, init, confirm and follow up.", no_args_is_help=True
+)
+tx_app = typer.Typer(help="Transactions and their messages.", no_args_is_help=True)
+
+Home = Annotated[Path, typer.Argument(help="The node's home folder.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@node_app.command("init")
+def init(
+    home: Home,
+    name: Annotated[str, typer.Option("--name", help="Subscriber id, e.g. maker.example.")],
+    role: Annotated[str, typer.Option("--role", help="bpp, bap or both.")],
+    domain: Annotated[str, typer.Option("--domain", help="Domain code, e.g. supplymesh:MFG10.")],
+    city: Annotated[str, typer.Option("--city", help="City code, e.g. std:080.")],
+    country: Annotated[str, typer.Option("--country", help="Country code, e.g. IND.")],
+    url: Annotated[
+        str, typer.Option("--url", help="Where the node listens, e.g. http://127.0.0.1:8501.")
+    ],
+    registry: Annotated[list[str], typer.Option("--registry", help="Registry URL (repeatable).")],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: SQLite in HOME).")
+    ] = None,
+    display_name: Annotated[str, typer.Option("--display-name", help="Shown to buyers.")] = "",
+) -> None:
+    """Create a node home: keys, node.toml, database and an owner token (0600)."""
+    from supplymesh.adapters.node_home import NodeConfig, NodeHome, NodeHomeError, NodeRole
+    from supplymesh.services.subscription import key_id_for
+
+    try:
+        node_role = NodeRole(role.lower())
+    except ValueError:
+        raise _fail(f"--role must be bpp, bap or both, not {role!r}") from None
+    if not url.startswith(("http://", "https://")):
+        raise _fail(f"--url must be an http(s) URL, not {url!r}")
+    target = NodeHome(home.resolve())
+    db_url = db or f"sqlite:///{target.path / 'node.sqlite'}"
+    config = NodeConfig(
+        subscriber_id=name,
+        role=node_role,
+        domain=domain,
+        city=city,
+        country=country,
+        url=url.rstrip("/"),
+        registries=tuple(registry),
+        db_url=db_url,
+        unique_key_id="",
+        display_name=display_name or name,
+    )
+    try:
+        config = target.create(config, key_id_for)
+    except NodeHomeError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        json.dumps(
+            {
+                "home": str(target.path),
+                "subscriber_id": name,
+                "unique_key_id": config.unique_key_id,
+                "signing_public_key": target.signing_key().public_key_b64,
+                "owner_token_file": str(target.path / "owner.token"),
+            }
+        )
+    )
+
+
+@node_app.command("serve")
+def serve(
+    home: Home,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (default: from --url).")
+    ] = "",
+) -> None:
+    """Run the node: inbox, owner API, outbox dispatcher; subscribe to its registries."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from supplymesh.adapters.node_home import NodeHomeError
+    from supplymesh.adapters.sql import DatabaseUrlError
+    from supplymesh.entrypoints.node_app import build_node
+    from supplymesh.entrypoints.node_server import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        node = build_node(home.resolve())
+    except (NodeHomeError, DatabaseUrlError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    parts = urlsplit(node.config.url)
+    typer.echo(f"node {node.config.subscriber_id} on {node.config.url}")
+    uvicorn.run(
+        create_app(node),
+        host=host or parts.hostname or "127.0.0.1",
+        port=parts.port or 80,
+        log_level="warning",
+    )
+
+
+# -- commands through the owner API -----------------------------------------------------------
+
+
+def _call(home: Path, method: str, path: str, body: Any = None) -> Any:
+    import httpx
+
+    from supplymesh.adapters.node_home import NodeHome, NodeHomeError
+
+    target = NodeHome(home.resolve())
+    try:
+        config = target.load()
+        token = target.owner_token()
+    except (NodeHomeError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        response = httpx.request(
+            method,
+            f"{config.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise _fail(
+            f"the node at {config.url} does not answer ({exc}); is it running? "
+            f"supplymesh node serve {home}"
+        ) from None
+    data = response.json() if response.content else None
+    if response.status_code >= 400:
+        message = data.get("error") if isinstance(data, dict) else response.text
+        raise _fail(f"{message}", 1)
+    return data
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+@catalog_app.command("import")
+def catalog_import(home: Home, file: Annotated[Path, typer.Argument(help="CSV or JSON.")]) -> None:
+    """Add or replace catalog items from a CSV or JSON file."""
+    import msgspec
+
+    from supplymesh.services.catalog_import import CatalogFileError, items_from_file
+
+    try:
+        items = items_from_file(file)
+    except CatalogFileError as exc:
+        raise _fail(str(exc)) from None
+    listing = _call(home, "POST", "/owner/catalog", msgspec.to_builtins(items))
+    typer.echo(f"imported {len(items)} items; the catalog has {len(listing)}")
+
+
+@catalog_app.command("list")
+def catalog_list(home: Home) -> None:
+    """The catalog with stock."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "name", "price", "on hand", "reserved", "available")
+    for item in _call(home, "GET", "/owner/catalog"):
+        table.add_row(
+            item["id"],
+            item["name"],
+            f"{item['unit_price']} {item['currency']}",
+            str(item["on_hand"]),
+            str(item["reserved"]),
+            str(item["available"]),
+        )
+    Console().print(table)
+
+
+@orders_app.command("list")
+def orders_list(
+    home: Home, role: Annotated[str | None, typer.Option("--role", help="seller or buyer.")] = None
+) -> None:
+    """Orders, newest first."""
+    _print(_call(home, "GET", "/owner/orders" + (f"?role={role}" if role else "")))
+
+
+def _move(verb: str) -> Any:
+    def command(
+        home: Home,
+        order_id: Annotated[str, typer.Argument(help="The order id.")],
+        reason: Annotated[str | None, typer.Option("--reason")] = None,
+    ) -> None:
+        query = f"?reason={reason}" if reason else ""
+        _print(_call(home, "POST", f"/owner/orders/{order_id}/{verb}{query}"))
+
+    command.__doc__ = f"{verb.capitalize()} an order (the buyer is told by on_status/on_cancel)."
+    return command
+
+
+for _verb in ("accept", "start", "complete", "cancel"):
+    orders_app.command(_verb)(_move(_verb))
+
+
+@buy_app.command("search")
+def buy_search(
+    home: Home,
+    query: Annotated[str | None, typer.Option("--query", help="Words in the item name.")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+) -> None:
+    """Search every seller of the node's market; answers arrive as on_search."""
+    _print(_call(home, "POST", "/owner/search", {"text": query, "category": category}))
+
+
+def _items(specs: list[str]) -> list[dict[str, Any]]:
+    items = []
+    for spec in specs:
+        item_id, _, quantity = spec.partition("=")
+        if not item_id or (quantity and not quantity.isdigit()):
+            raise _fail(f"--item takes ID or ID=QUANTITY, not {spec!r}")
+        items.append({"id": item_id, "quantity": int(quantity or 1)})
+    return items
+
+
+@buy_app.command("select")
+def buy_select(
+    home: Home,
+    transaction_id: Annotated[str, typer.Argument()],
+    seller: Annotated[str, typer.Option("--seller", help="The seller's subscriber id.")],
+    item: Annotated[list[str], typer.Option("--item", help="ID=QUANTITY (repeatable).")],
+) -> None:
+    """Ask a seller for a quote."""
+    body = {"transaction_id": transaction_id, "bpp_id": seller, "items": _items(item)}
+    _print(_call(home, "POST", "/owner/select", body))
+
+
+@buy_app.command("init")
+def buy_init(
+    home: Home,
+    transaction_id: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option("--name")],
+    address: Annotated[str, typer.Option("--address")],
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+) -> None:
+    """Send billing and delivery details for the last quote."""
+    body = {
+        "transaction_id": transaction_id,
+        "name": name,
+        "address": address,
+        "email": email,
+        "phone": phone,
+    }
+    _print(_call(home, "POST", "/owner/init", body))
+
+
+@buy_app.command("confirm")
+def buy_confirm(home: Home, transaction_id: Annotated[str, typer.Argument()]) -> None:
+    """Confirm the order at the quoted price."""
+    _print(_call(home, "POST", "/owner/confirm", {"transaction_id": transaction_id}))
+
+
+def _follow(action: str) -> Any:
+    def command(
+        home: Home,
+        transaction_id: Annotated[str, typer.Argument()],
+        reason: Annotated[str | None, typer.Option("--reason", help="cancel: why.")] = None,
+        value: Annotated[int | None, typer.Option("--value", help="rate: 1 to 5.")] = None,
+        item: Annotated[list[str] | None, typer.Option("--item", help="update: ID=QTY.")] = None,
+    ) -> None:
+        body = {
+            "transaction_id": transaction_id,
+            "reason": reason,
+            "value": value,
+            "items": _items(item or []),
+        }
+        _print(_call(home, "POST", f"/owner/{action}", body))
+
+    command.__doc__ = f"Send {action} about the transaction's order."
+    return command
+
+
+for _action, _name in (
+    ("status", "status"),
+    ("track", "track"),
+    ("cancel", "cancel"),
+    ("update", "update"),
+    ("rating", "rate"),
+    ("support", "support"),
+):
+    buy_app.command(_name)(_follow(_action))
+
+
+@tx_app.command("list")
+def tx_list(home: Home) -> None:
+    """Recent transactions."""
+    _print(_call(home, "GET", "/owner/transactions"))
+
+
+@tx_app.command("show")
+def tx_show(home: Home, transaction_id: Annotated[str, typer.Argument()]) -> None:
+    """One transaction: messages in and out, delivery states, the order."""
+    _print(_call(home, "GET", f"/owner/transactions/{transaction_id}"))
+
+
+def outbox_command(home: Home) -> None:
+    """Outgoing messages and their delivery state (queued, sending, acked, nacked, failed)."""
+    _print(_call(home, "GET", "/owner/outbox"))

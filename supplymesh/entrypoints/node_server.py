@@ -1,0 +1,248 @@
+"""A node's HTTP server: the Beckn inbox, the owner API, /on_subscribe and /metrics.
+
+Inbox, in order (nothing is written before the last step): size limit, Authorization
+(keyId's key from the registry cache), gateway signature if one came, decode, signer is the
+context's sender, freshness, addressed to us; then the raw body, the dedupe row and the
+effects commit together, and the answer is ACK. Signature faults answer 401 with
+``WWW-Authenticate`` (BECKN-006); other faults a 400 NACK with the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from supplymesh.adapters.node_store import Duplicate
+from supplymesh.domain.errors import DomainError
+from supplymesh.entrypoints import owner_api
+from supplymesh.entrypoints.challenge_app import on_subscribe_endpoint
+from supplymesh.entrypoints.metrics import Metrics
+from supplymesh.entrypoints.node_app import Node
+from supplymesh.protocol import signing
+from supplymesh.protocol.ack import ACK_BODY, nack_body
+from supplymesh.protocol.actions import Action
+from supplymesh.protocol.codec import MAX_BODY_BYTES
+from supplymesh.protocol.context import check_fresh, require
+from supplymesh.protocol.envelope import Envelope, decode
+from supplymesh.protocol.errors import (
+    ErrorCode,
+    ProtocolError,
+    ReceiverRole,
+    SignatureError,
+    SignatureFailure,
+)
+
+log = logging.getLogger("supplymesh.node")
+JSON = "application/json"
+
+
+class _Refused(Exception):
+    def __init__(self, error: ProtocolError, status: int, headers: dict[str, str] | None = None):
+        super().__init__(error.message)
+        self.error = error
+        self.status = status
+        self.headers = headers or {}
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    too_big = ProtocolError(ErrorCode.BODY_TOO_LARGE, f"the body exceeds {limit} bytes")
+    if declared.isdigit() and int(declared) > limit:
+        raise _Refused(too_big, 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise _Refused(too_big, 413)
+    return bytes(body)
+
+
+class Inbox:
+    """The checks every incoming Beckn message passes, then NodeService.receive."""
+
+    def __init__(self, node: Node, metrics: Metrics, clock: Callable[[], float] = time.time):
+        self.node = node
+        self.metrics = metrics
+        self.clock = clock
+        self.role = ReceiverRole.SELLER if node.config.role.sells else ReceiverRole.BUYER
+
+    async def _verify(
+        self, header_name: str, value: str, raw: bytes, now: float
+    ) -> signing.SignatureParams:
+        params = signing.parse_signature_header(value, header_name)
+        key = await self.node.registry.verify_key(params.subscriber_id, params.unique_key_id)
+        if key is None:
+            raise SignatureError(
+                SignatureFailure.UNKNOWN_KEY,
+                f"no valid key for {params.subscriber_id} ({params.unique_key_id}) at any registry",
+                header_name,
+            )
+        return signing.verify(value, raw, now=now, key=key, header=header_name)
+
+    async def check(self, action: Action, request: Request) -> tuple[Envelope, bytes, str, bool]:
+        """Everything before the write; raises _Refused."""
+        raw = await _read(request, MAX_BODY_BYTES)
+        now = self.clock()
+        realm = self.node.config.subscriber_id
+        try:
+            params = await self._verify(
+                signing.AUTHORIZATION, request.headers.get("authorization", ""), raw, now
+            )
+        except SignatureError as exc:
+            raise _Refused(
+                exc, 401, {"WWW-Authenticate": signing.authenticate_challenge(realm)}
+            ) from None
+        gateway = signing.gateway_signature_header(request.headers)
+        if gateway is not None:
+            try:
+                await self._verify(gateway[0], gateway[1], raw, now)
+            except SignatureError as exc:
+                raise _Refused(
+                    exc, 401, {"Proxy-Authenticate": signing.authenticate_challenge(realm)}
+                ) from None
+        try:
+            env = decode(raw, expected_action=action)
+            require(env.context)
+            if env.context.sender_id != params.subscriber_id:
+                raise SignatureError(
+                    SignatureFailure.SIGNER_MISMATCH,
+                    f"signed by {params.subscriber_id!r}, but the context's sender is "
+                    f"{env.context.sender_id!r}",
+                )
+            if not action.is_callback:
+                check_fresh(env.context, datetime.fromtimestamp(now, UTC))
+            self.node.service.check_addressed(env)
+        except SignatureError as exc:
+            raise _Refused(
+                exc, 401, {"WWW-Authenticate": signing.authenticate_challenge(realm)}
+            ) from None
+        except ProtocolError as exc:
+            raise _Refused(exc, 400) from None
+        late = False
+        if action.is_callback:
+            late = await run_in_threadpool(self.node.service.is_late, env, now)
+        return env, raw, params.subscriber_id, late
+
+    async def handle(self, request: Request) -> Response:
+        """POST /{action}: ACK, or a NACK with the reason; an unexpected fault is a 500 NACK."""
+        try:
+            return await self._handle(request)
+        except Exception as exc:
+            log.exception("inbox failed on %s", request.url.path)
+            error = ProtocolError(
+                ErrorCode.INTERNAL_ERROR, f"internal error ({type(exc).__name__}); retry"
+            )
+            return Response(nack_body(error, self.role), status_code=500, media_type=JSON)
+
+    async def _handle(self, request: Request) -> Response:
+        name = request.path_params["action"]
+        try:
+            action = Action(name)
+        except ValueError:
+            return Response(status_code=404)
+        started = time.perf_counter()
+        try:
+            env, raw, sender, late = await self.check(action, request)
+            try:
+                await run_in_threadpool(
+                    self.node.service.receive, env, raw, sender=sender, late=late
+                )
+                result = "late" if late else "ack"
+            except Duplicate:
+                result = "duplicate"
+            except DomainError as exc:
+                raise _Refused(ProtocolError(exc.code, exc.message), 400) from None
+            except ProtocolError as exc:
+                raise _Refused(exc, 400) from None
+        except _Refused as refused:
+            self.metrics.incoming(name, "nack")
+            log.info("NACK %s: %s %s", name, refused.error.code.code, refused.error.message)
+            return Response(
+                nack_body(refused.error, self.role),
+                status_code=refused.status,
+                headers=refused.headers,
+                media_type=JSON,
+            )
+        self.metrics.incoming(name, result, time.perf_counter() - started)
+        self.node.dispatcher.wake()
+        return Response(ACK_BODY, media_type=JSON)
+
+
+def create_app(node: Node, *, subscribe_on_start: bool = True) -> Starlette:
+    """The node's ASGI app; its lifespan runs the dispatcher and the registry subscription."""
+    metrics = Metrics(node.service.store)
+    inbox = Inbox(node, metrics)
+    tasks: list[asyncio.Task[Any]] = []
+
+    async def subscribe_forever() -> None:
+        delay = 1.0
+        while True:
+            try:
+                for line in await node.subscribe():
+                    log.info("registry: %s", line)
+                return
+            except Exception as exc:  # registries down: keep trying, never crash the node
+                log.warning("subscribing failed (%s); again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        tasks.append(asyncio.create_task(_guarded(node.dispatcher.run, "dispatcher")))
+        if subscribe_on_start:
+            tasks.append(asyncio.create_task(subscribe_forever()))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await node.aclose()
+
+    async def health(_request: Request) -> Response:
+        return Response(
+            msgspec.json.encode({"status": "ok", "subscriber_id": node.config.subscriber_id}),
+            media_type=JSON,
+        )
+
+    routes = [
+        Route("/health", health),
+        Route("/metrics", metrics.endpoint),
+        on_subscribe_endpoint(node.encryption, node.config.subscriber_id),
+        *owner_api.routes(node),
+        Route("/{action}", inbox.handle, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.node = node
+    return app
+
+
+async def _guarded(run: Callable[[], Awaitable[None]], what: str) -> None:
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s crashed; restarting in 1 s", what)
+            await asyncio.sleep(1)
+
+
+def check_token(node: Node, request: Request) -> bool:
+    """True when the request carries the owner's bearer token."""
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    return secrets.compare_digest(given.encode(), node.owner_token.encode())

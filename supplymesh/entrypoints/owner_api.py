@@ -1,0 +1,258 @@
+"""The owner API: the node's owner drives and reads its node over HTTP JSON (bearer token).
+
+GET  /owner/info                       who this node is
+GET  /owner/catalog                    catalog items with stock
+POST /owner/catalog                    add or replace items  [{id, name, unit_price, ...}]
+GET  /owner/orders?role=seller|buyer   orders
+POST /owner/orders/{id}/{accept|start|complete|cancel}   the seller moves an order on
+POST /owner/search|select|init|confirm|status|track|update|cancel|rating|support
+GET  /owner/transactions               recent transactions
+GET  /owner/transactions/{id}          one transaction: messages in and out, delivery, order
+GET  /owner/outbox                     outgoing messages and their delivery state
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from supplymesh.domain.catalog import CatalogItem
+from supplymesh.domain.errors import DomainError
+from supplymesh.domain.orders import OrderState
+from supplymesh.entrypoints.node_app import Node
+from supplymesh.protocol.actions import Action
+from supplymesh.protocol.errors import ProtocolError
+from supplymesh.services import seller
+from supplymesh.services.buyer import NothingToDo
+from supplymesh.services.catalog_import import items_from_json
+from supplymesh.services.views import order_view, outgoing_view, transaction_view
+
+JSON = "application/json"
+MOVES = {
+    "accept": OrderState.ACCEPTED,
+    "start": OrderState.IN_PROGRESS,
+    "complete": OrderState.COMPLETED,
+    "cancel": OrderState.CANCELLED,
+}
+FOLLOW_UPS = {
+    a.value: a
+    for a in (
+        Action.STATUS,
+        Action.TRACK,
+        Action.UPDATE,
+        Action.CANCEL,
+        Action.RATING,
+        Action.SUPPORT,
+    )
+}
+
+
+class ItemLine(msgspec.Struct, frozen=True):
+    id: str
+    quantity: int = 1
+
+
+class SearchRequest(msgspec.Struct, frozen=True):
+    text: str | None = None
+    category: str | None = None
+    city: str | None = None
+
+
+class SelectRequest(msgspec.Struct, frozen=True):
+    transaction_id: str
+    bpp_id: str
+    items: list[ItemLine]
+
+
+class InitRequest(msgspec.Struct, frozen=True):
+    transaction_id: str
+    name: str
+    address: str
+    email: str | None = None
+    phone: str | None = None
+
+
+class FollowUp(msgspec.Struct, frozen=True):
+    transaction_id: str
+    reason: str | None = None
+    value: int | None = None
+    items: list[ItemLine] | None = None
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(value), status_code=status, media_type=JSON)
+
+
+def _error(message: str, status: int, code: str | None = None) -> Response:
+    return _json({"error": message, **({"code": code} if code else {})}, status)
+
+
+def _body(raw: bytes, type_: type[Any]) -> Any:
+    try:
+        return msgspec.json.decode(raw or b"{}", type=type_)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+
+
+Handler = Callable[[Node, Request], Awaitable[Response]]
+
+
+def _owner(handler: Handler, node: Node) -> Callable[[Request], Awaitable[Response]]:
+    async def guarded(request: Request) -> Response:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not secrets.compare_digest(given.encode(), node.owner_token.encode()):
+            return _error("the owner token is required (Authorization: Bearer …)", 401)
+        try:
+            return await handler(node, request)
+        except ValueError as exc:
+            return _error(str(exc), 400)
+        except DomainError as exc:
+            return _error(exc.message, 409, exc.code.code)
+        except ProtocolError as exc:
+            return _error(exc.message, 400, exc.code.code)
+
+    return guarded
+
+
+async def info(node: Node, _request: Request) -> Response:
+    config = node.config
+    return _json(
+        {
+            "subscriber_id": config.subscriber_id,
+            "role": config.role.value,
+            "url": config.url,
+            "domain": config.domain,
+            "city": config.city,
+            "country": config.country,
+            "registries": list(config.registries),
+            "signing_public_key": node.service.identity.signing.public_key_b64,
+        }
+    )
+
+
+async def catalog(node: Node, request: Request) -> Response:
+    store = node.service.store
+    if request.method == "POST":
+        items = items_from_json(await request.body())
+        await run_in_threadpool(_save_items, node, items)
+    listing = await run_in_threadpool(store.catalog)
+    return _json([_item_view(item) for item in listing.values()])
+
+
+def _save_items(node: Node, items: list[CatalogItem]) -> None:
+    with node.service.store.engine.begin() as connection:
+        node.service.store.save_items(connection, items, node.service.clock())
+
+
+def _item_view(item: CatalogItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "unit_price": str(item.unit_price),
+        "currency": item.currency,
+        "category": item.category,
+        "on_hand": item.on_hand,
+        "reserved": item.reserved,
+        "available": item.available,
+        "attributes": dict(item.attributes),
+    }
+
+
+async def orders(node: Node, request: Request) -> Response:
+    role = request.query_params.get("role")
+    listing = await run_in_threadpool(node.service.store.order_list, role)
+    return _json([order_view(o) for o in listing])
+
+
+async def move(node: Node, request: Request) -> Response:
+    verb = request.path_params["verb"]
+    if verb not in MOVES:
+        return _error(f"unknown move {verb!r}; use one of {sorted(MOVES)}", 404)
+    reason = request.query_params.get("reason")
+    moved = await run_in_threadpool(
+        seller.move_order, node.service, request.path_params["order_id"], MOVES[verb], reason
+    )
+    node.dispatcher.wake()
+    return _json(order_view(moved))
+
+
+async def buy(node: Node, request: Request) -> Response:
+    action = request.path_params["action"]
+    raw = await request.body()
+    try:
+        if action == "search":
+            query = _body(raw, SearchRequest)
+            sent = await node.buyer.search(query.text, query.category, query.city)
+        elif action == "select":
+            chosen = _body(raw, SelectRequest)
+            sent = await node.buyer.select(
+                chosen.transaction_id, chosen.bpp_id, [(i.id, i.quantity) for i in chosen.items]
+            )
+        elif action == "init":
+            details = _body(raw, InitRequest)
+            billing = {
+                "name": details.name,
+                "email": details.email or "",
+                "phone": details.phone or "",
+            }
+            sent = await node.buyer.init(details.transaction_id, billing, details.address)
+        elif action == "confirm":
+            sent = await node.buyer.confirm(_body(raw, FollowUp).transaction_id)
+        elif action in FOLLOW_UPS:
+            follow = _body(raw, FollowUp)
+            sent = await node.buyer.about_order(
+                follow.transaction_id,
+                FOLLOW_UPS[action],
+                reason=follow.reason,
+                value=follow.value,
+                items=[(i.id, i.quantity) for i in follow.items or []],
+            )
+        else:
+            return _error(f"unknown action {action!r}", 404)
+    except NothingToDo as exc:
+        return _error(exc.message, 409)
+    node.dispatcher.wake()
+    return _json(
+        {"transaction_id": sent.transaction_id, "message_id": sent.message_id, "peers": sent.peers}
+    )
+
+
+async def transactions(node: Node, _request: Request) -> Response:
+    return _json(await run_in_threadpool(node.service.store.transaction_list))
+
+
+async def transaction(node: Node, request: Request) -> Response:
+    view = await run_in_threadpool(
+        transaction_view, node.service.store, request.path_params["transaction_id"]
+    )
+    if view is None:
+        return _error("no such transaction", 404)
+    return _json(view)
+
+
+async def outbox(node: Node, _request: Request) -> Response:
+    listing = await run_in_threadpool(node.service.store.outgoing)
+    return _json([outgoing_view(m) for m in listing])
+
+
+def routes(node: Node) -> list[Route]:
+    """The owner API's routes, each behind the owner token."""
+    return [
+        Route("/owner/info", _owner(info, node)),
+        Route("/owner/catalog", _owner(catalog, node), methods=["GET", "POST"]),
+        Route("/owner/orders", _owner(orders, node)),
+        Route("/owner/orders/{order_id}/{verb}", _owner(move, node), methods=["POST"]),
+        Route("/owner/transactions", _owner(transactions, node)),
+        Route("/owner/transactions/{transaction_id}", _owner(transaction, node)),
+        Route("/owner/outbox", _owner(outbox, node)),
+        Route("/owner/{action}", _owner(buy, node), methods=["POST"]),
+    ]

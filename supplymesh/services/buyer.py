@@ -1,0 +1,368 @@
+"""The buyer's side (BAP): the owner's requests out, and the sellers' callbacks in.
+
+Each owner command builds one signed-later request, queues it in the outbox in the same
+transaction that records it, and returns the transaction and message ids; the answer arrives
+as a callback that :data:`BUYER_HANDLERS` apply to the buyer's copy of the order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
+
+from supplymesh.domain.errors import DomainError
+from supplymesh.domain.orders import Order, OrderState
+from supplymesh.protocol import schema as s
+from supplymesh.protocol.actions import Action
+from supplymesh.protocol.context import new_context
+from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.messages import (
+    CancelMessage,
+    Message,
+    OptionalOrderMessage,
+    OrderMessage,
+    RatingMessage,
+    SearchMessage,
+    StatusMessage,
+    SupportMessage,
+    TrackMessage,
+    UpdateMessage,
+)
+from supplymesh.services import wire
+from supplymesh.services.node import Handler, NodeService, Outgoing
+
+BUYER = "buyer"
+
+
+class Directory(Protocol):
+    """Where sellers are: the registry client, or a fake in tests."""
+
+    async def sellers(self, domain: str, city: str | None) -> list[tuple[str, str]]:
+        """(subscriber_id, subscriber_url) of every seller in a market."""
+        ...
+
+    async def url_of(self, subscriber_id: str) -> str | None:
+        """A participant's current URL."""
+        ...
+
+
+class NothingToDo(DomainError):
+    """The command has nothing to act on (no seller, no quote yet, no order yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What an owner command queued."""
+
+    transaction_id: str
+    message_id: str
+    peers: tuple[str, ...]
+
+
+def _recorded(
+    node: NodeService, connection: Connection, env: Envelope, now: float
+) -> list[Outgoing]:
+    return []
+
+
+def _buyer_order(
+    node: NodeService, connection: Connection, order_id: str | None, tx: str
+) -> Order | None:
+    order = node.store.order_for(connection, tx, BUYER)
+    if order is None or (order_id is not None and order.id != order_id):
+        return None
+    return order
+
+
+def on_confirm(
+    node: NodeService, connection: Connection, env: Envelope, now: float
+) -> list[Outgoing]:
+    """Keep the buyer's copy of the confirmed order."""
+    assert isinstance(env.message, OrderMessage)  # noqa: S101 - typed by action
+    ctx = env.context
+    tx = str(ctx.transaction_id)
+    if node.store.order_for(connection, tx, BUYER) is None:
+        order = wire.buyer_order(
+            env.message.order,
+            transaction_id=tx,
+            buyer_id=node.identity.subscriber_id,
+            seller_id=str(ctx.bpp_id),
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        node.store.save_order(connection, order, role=BUYER, counterparty=str(ctx.bpp_id), now=now)
+    return []
+
+
+def on_order_state(
+    node: NodeService, connection: Connection, env: Envelope, now: float
+) -> list[Outgoing]:
+    """Follow the seller's reported state (on_status, on_update, on_cancel)."""
+    assert isinstance(env.message, OrderMessage)  # noqa: S101
+    wire_order = env.message.order
+    tx = str(env.context.transaction_id)
+    order = _buyer_order(node, connection, wire_order.id, tx)
+    if order is None:
+        return []  # a status about an order this node never had confirmed: recorded only
+    if wire_order.status is not None:
+        try:
+            state = OrderState(wire_order.status)
+        except ValueError:
+            raise DomainError(f"unknown order status {wire_order.status!r}") from None
+        reason = None
+        if wire_order.cancellation is not None and wire_order.cancellation.reason:
+            reason = str(wire_order.cancellation.reason)
+        order = order.observe(state, datetime.fromtimestamp(now, UTC), reason)
+    node.store.save_order(connection, order, role=BUYER, counterparty=order.seller_id, now=now)
+    return []
+
+
+BUYER_HANDLERS: dict[Action, Handler] = {
+    Action.ON_SEARCH: _recorded,
+    Action.ON_SELECT: _recorded,
+    Action.ON_INIT: _recorded,
+    Action.ON_CONFIRM: on_confirm,
+    Action.ON_STATUS: on_order_state,
+    Action.ON_TRACK: _recorded,
+    Action.ON_UPDATE: on_order_state,
+    Action.ON_CANCEL: on_order_state,
+    Action.ON_RATING: _recorded,
+    Action.ON_SUPPORT: _recorded,
+}
+
+
+class Buyer:
+    """The owner's commands as a buyer."""
+
+    def __init__(self, node: NodeService, directory: Directory) -> None:
+        self.node = node
+        self.directory = directory
+
+    def _request(
+        self,
+        action: Action,
+        message: Message,
+        *,
+        transaction_id: str,
+        bpp_id: str,
+        bpp_uri: str,
+        message_id: str | None = None,
+    ) -> Envelope:
+        identity = self.node.identity
+        ctx = new_context(
+            action,
+            now=self.node.now(),
+            domain=identity.domain,
+            bap_id=identity.subscriber_id,
+            bap_uri=identity.url,
+            city=identity.city,
+            country=identity.country,
+            bpp_id=bpp_id,
+            bpp_uri=bpp_uri,
+            transaction_id=transaction_id,
+            message_id=message_id,
+        )
+        return envelope(ctx, message)
+
+    def _queue(self, transaction_id: str, envelopes: Sequence[Envelope]) -> Sent:
+        now = self.node.clock()
+        with self.node.store.engine.begin() as connection:
+            for env in envelopes:
+                ctx = env.context
+                self.node.enqueue(connection, Outgoing(str(ctx.bpp_id), str(ctx.bpp_uri), env), now)
+                self.node.store.touch_transaction(
+                    connection,
+                    transaction_id=transaction_id,
+                    role=BUYER,
+                    counterparty=ctx.bpp_id if len(envelopes) == 1 else None,
+                    domain=ctx.domain,
+                    action=ctx.action,
+                    now=now,
+                )
+        return Sent(
+            transaction_id=transaction_id,
+            message_id=str(envelopes[0].context.message_id),
+            peers=tuple(str(env.context.bpp_id) for env in envelopes),
+        )
+
+    async def search(
+        self, text: str | None = None, category: str | None = None, city: str | None = None
+    ) -> Sent:
+        """Send a search to every seller in the node's market, directly."""
+        sellers = await self.directory.sellers(
+            self.node.identity.domain, city or self.node.identity.city
+        )
+        sellers = [(sid, url) for sid, url in sellers if sid != self.node.identity.subscriber_id]
+        if not sellers:
+            raise NothingToDo(
+                f"no seller is subscribed for {self.node.identity.domain} in "
+                f"{city or self.node.identity.city}"
+            )
+        intent = s.Intent(
+            item=s.Item(descriptor=s.Descriptor(name=text)) if text else None,
+            category=s.Category(id=category) if category else None,
+        )
+        tx, mid = str(uuid.uuid4()), str(uuid.uuid4())
+        envelopes = [
+            self._request(
+                Action.SEARCH,
+                SearchMessage(intent=intent),
+                transaction_id=tx,
+                bpp_id=sid,
+                bpp_uri=url,
+                message_id=mid,
+            )
+            for sid, url in sellers
+        ]
+        return self._queue(tx, envelopes)
+
+    async def _seller_url(self, bpp_id: str) -> str:
+        url = await self.directory.url_of(bpp_id)
+        if url is None:
+            raise NothingToDo(f"{bpp_id} is not on any registry this node can reach")
+        return url
+
+    async def select(
+        self, transaction_id: str, bpp_id: str, items: Sequence[tuple[str, int]]
+    ) -> Sent:
+        """Ask a seller to quote ``items`` (id, quantity)."""
+        order = s.Order(
+            provider=s.Provider(id=bpp_id),
+            items=tuple(
+                s.Item(id=i, quantity=s.ItemQuantity(selected=s.QuantityValue(count=q)))
+                for i, q in items
+            ),
+        )
+        env = self._request(
+            Action.SELECT,
+            OrderMessage(order=order),
+            transaction_id=transaction_id,
+            bpp_id=bpp_id,
+            bpp_uri=await self._seller_url(bpp_id),
+        )
+        return self._queue(transaction_id, [env])
+
+    def _latest(self, transaction_id: str, *actions: Action) -> Envelope:
+        for row in reversed(self.node.store.incoming(transaction_id)):
+            if row["action"] in {a.value for a in actions}:
+                return decode(row["body"].encode())
+        names = " or ".join(a.value for a in actions)
+        raise NothingToDo(f"transaction {transaction_id} has no {names} yet")
+
+    async def init(self, transaction_id: str, billing: dict[str, str], address: str) -> Sent:
+        """Send billing and delivery details for the last quote."""
+        quoted = self._latest(transaction_id, Action.ON_SELECT)
+        assert isinstance(quoted.message, OptionalOrderMessage)  # noqa: S101
+        if quoted.message.order is None:
+            raise NothingToDo("the seller's on_select carried no order")
+        order = s.Order(
+            provider=quoted.message.order.provider,
+            items=quoted.message.order.items,
+            billing=s.Billing(
+                name=billing.get("name"),
+                email=billing.get("email"),
+                phone=billing.get("phone"),
+                address=address,
+            ),
+            fulfillments=(
+                s.Fulfillment(
+                    type="Delivery",
+                    stops=(s.Stop(type="end", location=s.Location(address=address)),),
+                ),
+            ),
+        )
+        return self._queue(
+            transaction_id,
+            [
+                self._request(
+                    Action.INIT,
+                    OrderMessage(order=order),
+                    transaction_id=transaction_id,
+                    bpp_id=str(quoted.context.bpp_id),
+                    bpp_uri=str(quoted.context.bpp_uri),
+                )
+            ],
+        )
+
+    async def confirm(self, transaction_id: str) -> Sent:
+        """Confirm the order the seller's on_init described, at its quoted price."""
+        initialised = self._latest(transaction_id, Action.ON_INIT)
+        assert isinstance(initialised.message, OrderMessage)  # noqa: S101
+        wire_order = initialised.message.order
+        order = s.Order(
+            provider=wire_order.provider,
+            items=wire_order.items,
+            billing=wire_order.billing,
+            fulfillments=wire_order.fulfillments,
+            quote=wire_order.quote,
+            payments=wire_order.payments,
+        )
+        return self._queue(
+            transaction_id,
+            [
+                self._request(
+                    Action.CONFIRM,
+                    OrderMessage(order=order),
+                    transaction_id=transaction_id,
+                    bpp_id=str(initialised.context.bpp_id),
+                    bpp_uri=str(initialised.context.bpp_uri),
+                )
+            ],
+        )
+
+    def _order(self, transaction_id: str) -> tuple[Order, Envelope]:
+        with self.node.store.engine.connect() as connection:
+            order = self.node.store.order_for(connection, transaction_id, BUYER)
+        if order is None:
+            raise NothingToDo(f"transaction {transaction_id} has no confirmed order yet")
+        return order, self._latest(transaction_id, Action.ON_CONFIRM)
+
+    async def about_order(self, transaction_id: str, action: Action, **fields: Any) -> Sent:
+        """status, track, cancel, update, rating or support for the transaction's order."""
+        order, confirmed = self._order(transaction_id)
+        message: Message
+        if action is Action.STATUS:
+            message = StatusMessage(order_id=order.id)
+        elif action is Action.TRACK:
+            message = TrackMessage(order_id=order.id)
+        elif action is Action.CANCEL:
+            reason = fields.get("reason") or "cancelled by the buyer"
+            message = CancelMessage(
+                order_id=order.id,
+                cancellation_reason_id="001",
+                descriptor=s.Descriptor(short_desc=reason),
+            )
+        elif action is Action.UPDATE:
+            items: Sequence[tuple[str, int]] = fields["items"]
+            message = UpdateMessage(
+                update_target="item",
+                order=s.Order(
+                    id=order.id,
+                    items=tuple(
+                        s.Item(id=i, quantity=s.ItemQuantity(selected=s.QuantityValue(count=q)))
+                        for i, q in items
+                    ),
+                ),
+            )
+        elif action is Action.RATING:
+            message = RatingMessage(
+                ratings=(
+                    s.Rating(rating_category="Order", id=order.id, value=str(fields["value"])),
+                )
+            )
+        elif action is Action.SUPPORT:
+            message = SupportMessage(support=s.Support(ref_id=order.id))
+        else:
+            raise NothingToDo(f"{action.value} is not an order follow-up")
+        env = self._request(
+            action,
+            message,
+            transaction_id=transaction_id,
+            bpp_id=str(confirmed.context.bpp_id),
+            bpp_uri=str(confirmed.context.bpp_uri),
+        )
+        return self._queue(transaction_id, [env])

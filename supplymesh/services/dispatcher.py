@@ -1,0 +1,185 @@
+"""The outbox dispatcher: delivers queued messages, signed, until each is settled.
+
+Per (transaction, peer) messages leave in the order they were queued (the store hands out
+only the oldest unsettled one). A failed attempt is retried with exponential backoff and
+jitter until the message's horizon (default 24 h) passes; then it is marked failed with its
+last error, visibly. A peer that keeps failing trips a circuit breaker, so a dead peer is
+tried once per cool-down instead of once per message. HTTP 429 waits as long as Retry-After
+says. An ACK settles the message; a NACK settles it too, with the peer's error kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from starlette.concurrency import run_in_threadpool
+
+from supplymesh.adapters.node_store import Delivery, OutgoingMessage
+from supplymesh.adapters.peer_client import PeerAnswer, PeerUnreachable
+from supplymesh.protocol.ack import parse_ack
+from supplymesh.protocol.errors import ProtocolError
+from supplymesh.services.node import NodeService
+
+log = logging.getLogger("supplymesh.dispatcher")
+
+
+class PeerTransport(Protocol):
+    """Posts a body to a peer (HttpPeerClient, or an in-memory fake)."""
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str], now: float) -> PeerAnswer:
+        """The peer's answer; raises PeerUnreachable."""
+        ...
+
+
+@dataclass
+class _Breaker:
+    failures: int = 0
+    open_until: float = 0.0
+
+
+@dataclass
+class DispatchPolicy:
+    """Retry and breaker settings."""
+
+    base_delay: float = 0.5
+    max_delay: float = 300.0
+    lease: float = 60.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    concurrency: int = 16
+    idle_poll: float = 0.5
+
+
+@dataclass
+class Dispatcher:
+    """Runs until cancelled; ``wake()`` after queuing to send at once."""
+
+    node: NodeService
+    transport: PeerTransport
+    policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    _breakers: dict[str, _Breaker] = field(default_factory=dict)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Something was queued: look now."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Deliver forever (until the task is cancelled)."""
+        semaphore = asyncio.Semaphore(self.policy.concurrency)
+        while True:
+            batch = await self.drain_once(semaphore)
+            if not batch:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self.policy.idle_poll)
+
+    async def drain_once(self, semaphore: asyncio.Semaphore | None = None) -> int:
+        """Claim and deliver what is due now; returns how many were tried."""
+        store = self.node.store
+        claimed = await run_in_threadpool(store.claim, self.node.clock(), self.policy.lease)
+        if not claimed:
+            return 0
+        gate = semaphore or asyncio.Semaphore(self.policy.concurrency)
+
+        async def one(message: OutgoingMessage) -> None:
+            async with gate:
+                await self.deliver(message)
+
+        await asyncio.gather(*(one(m) for m in claimed))
+        return len(claimed)
+
+    async def deliver(self, message: OutgoingMessage) -> None:
+        """One attempt at one message, and its settlement."""
+        now = self.node.clock()
+        breaker = self._breakers.setdefault(message.peer_id, _Breaker())
+        if breaker.open_until > now:
+            await self._retry(
+                message, f"circuit open for {message.peer_id}", breaker.open_until, count=False
+            )
+            return
+        url = message.peer_uri.rstrip("/") + "/" + message.action
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": self.node.identity.sign(message.body, now),
+        }
+        try:
+            answer = await self.transport.post(url, message.body, headers, now)
+        except PeerUnreachable as exc:
+            await self._failed(message, breaker, str(exc))
+            return
+        if answer.status == 429:
+            wait = answer.retry_after if answer.retry_after is not None else self._backoff(message)
+            await self._retry(message, "HTTP 429 Too Many Requests", now + wait, count=True)
+            return
+        if answer.status >= 500:
+            await self._failed(message, breaker, f"HTTP {answer.status}: {answer.body[:200]!r}")
+            return
+        try:
+            ack = parse_ack(answer.body)
+        except ProtocolError as exc:
+            await self._failed(message, breaker, f"HTTP {answer.status}, not an ACK: {exc.message}")
+            return
+        breaker.failures = 0
+        if ack.acked and answer.status < 300:
+            await self._settle(message, Delivery.ACKED, None)
+        else:
+            error = ack.error
+            detail = f"HTTP {answer.status} NACK"
+            if error is not None:
+                detail += f" {error.code}: {error.message}" + (
+                    f" (at {error.where})" if error.where else ""
+                )
+            await self._settle(message, Delivery.NACKED, detail)
+
+    def _backoff(self, message: OutgoingMessage) -> float:
+        delay = min(
+            self.policy.max_delay, self.policy.base_delay * 2.0 ** min(message.attempts, 20)
+        )
+        jitter: float = random.uniform(0.5, 1.5)  # noqa: S311 - spreads retries, guards nothing
+        return delay * jitter
+
+    async def _failed(self, message: OutgoingMessage, breaker: _Breaker, error: str) -> None:
+        now = self.node.clock()
+        breaker.failures += 1
+        if breaker.failures >= self.policy.breaker_threshold:
+            breaker.open_until = now + self.policy.breaker_cooldown
+            log.warning("peer %s failed %d times: circuit open", message.peer_id, breaker.failures)
+        retry_at = now + self._backoff(message)
+        if retry_at > message.deadline:
+            await self._settle(
+                message, Delivery.FAILED, f"gave up after {message.attempts + 1} attempts: {error}"
+            )
+            return
+        await self._retry(message, error, retry_at, count=True)
+
+    async def _retry(self, message: OutgoingMessage, error: str, at: float, *, count: bool) -> None:
+        await run_in_threadpool(
+            lambda: self.node.store.settle(
+                message.id,
+                Delivery.QUEUED,
+                now=self.node.clock(),
+                error=error,
+                retry_at=at,
+                count=count,
+            )
+        )
+
+    async def _settle(self, message: OutgoingMessage, state: Delivery, error: str | None) -> None:
+        await run_in_threadpool(
+            lambda: self.node.store.settle(message.id, state, now=self.node.clock(), error=error)
+        )
+        if state is not Delivery.ACKED:
+            log.warning(
+                "%s %s to %s %s: %s",
+                message.action,
+                message.message_id,
+                message.peer_id,
+                state.value,
+                error,
+            )
