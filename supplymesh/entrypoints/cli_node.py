@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,6 +95,9 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to bind (default: from --url).")
     ] = "",
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (PostgreSQL for more than 1).")
+    ] = 1,
 ) -> None:
     """Run the node: inbox, owner API, outbox dispatcher; subscribe to its registries."""
     from urllib.parse import urlsplit
@@ -112,13 +116,22 @@ def serve(
     except (NodeHomeError, DatabaseUrlError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
     parts = urlsplit(node.config.url)
+    bind_host, bind_port = host or parts.hostname or "127.0.0.1", parts.port or 80
     typer.echo(f"node {node.config.subscriber_id} on {node.config.url}")
-    uvicorn.run(
-        create_app(node),
-        host=host or parts.hostname or "127.0.0.1",
-        port=parts.port or 80,
-        log_level="warning",
-    )
+    if workers > 1:
+        if not node.config.db_url.startswith("postgresql"):
+            raise _fail("several workers share one database: use PostgreSQL (--db at init)")
+        os.environ["SUPPLYMESH_NODE_HOME"] = str(home.resolve())
+        uvicorn.run(
+            "supplymesh.entrypoints.node_server:app_from_environment",
+            factory=True,
+            workers=workers,
+            log_level="warning",
+            host=bind_host,
+            port=bind_port,
+        )
+        return
+    uvicorn.run(create_app(node), log_level="warning", host=bind_host, port=bind_port)
 
 
 # -- commands through the owner API -----------------------------------------------------------

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -30,7 +31,7 @@ from supplymesh.domain.errors import DomainError
 from supplymesh.entrypoints import owner_api
 from supplymesh.entrypoints.challenge_app import on_subscribe_endpoint
 from supplymesh.entrypoints.metrics import Metrics
-from supplymesh.entrypoints.node_app import Node
+from supplymesh.entrypoints.node_app import Node, build_node
 from supplymesh.protocol import signing
 from supplymesh.protocol.ack import ACK_BODY, nack_body
 from supplymesh.protocol.actions import Action
@@ -73,10 +74,17 @@ async def _read(request: Request, limit: int) -> bytes:
 class Inbox:
     """The checks every incoming Beckn message passes, then NodeService.receive."""
 
-    def __init__(self, node: Node, metrics: Metrics, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        node: Node,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+        observer: Observer | None = None,
+    ) -> None:
         self.node = node
         self.metrics = metrics
         self.clock = clock
+        self.observer = observer
         self.role = ReceiverRole.SELLER if node.config.role.sells else ReceiverRole.BUYER
 
     async def _verify(
@@ -92,7 +100,9 @@ class Inbox:
             )
         return signing.verify(value, raw, now=now, key=key, header=header_name)
 
-    async def check(self, action: Action, request: Request) -> tuple[Envelope, bytes, str, bool]:
+    async def check(
+        self, action: Action, request: Request
+    ) -> tuple[Envelope, bytes, signing.SignatureParams, bool]:
         """Everything before the write; raises _Refused."""
         raw = await _read(request, MAX_BODY_BYTES)
         now = self.clock()
@@ -134,7 +144,7 @@ class Inbox:
         late = False
         if action.is_callback:
             late = await run_in_threadpool(self.node.service.is_late, env, now)
-        return env, raw, params.subscriber_id, late
+        return env, raw, params, late
 
     async def handle(self, request: Request) -> Response:
         """POST /{action}: ACK, or a NACK with the reason; an unexpected fault is a 500 NACK."""
@@ -155,10 +165,10 @@ class Inbox:
             return Response(status_code=404)
         started = time.perf_counter()
         try:
-            env, raw, sender, late = await self.check(action, request)
+            env, raw, params, late = await self.check(action, request)
             try:
                 await run_in_threadpool(
-                    self.node.service.receive, env, raw, sender=sender, late=late
+                    self.node.service.receive, env, raw, sender=params.subscriber_id, late=late
                 )
                 result = "late" if late else "ack"
             except Duplicate:
@@ -178,13 +188,21 @@ class Inbox:
             )
         self.metrics.incoming(name, result, time.perf_counter() - started)
         self.node.dispatcher.wake()
+        if self.observer is not None and result != "duplicate":
+            self.observer(env, params, late)
         return Response(ACK_BODY, media_type=JSON)
 
 
-def create_app(node: Node, *, subscribe_on_start: bool = True) -> Starlette:
+Observer = Callable[[Envelope, signing.SignatureParams, bool], None]
+"""Called with each accepted message (the demo prints them as they cross)."""
+
+
+def create_app(
+    node: Node, *, subscribe_on_start: bool = True, observer: Observer | None = None
+) -> Starlette:
     """The node's ASGI app; its lifespan runs the dispatcher and the registry subscription."""
     metrics = Metrics(node.service.store)
-    inbox = Inbox(node, metrics)
+    inbox = Inbox(node, metrics, observer=observer)
     tasks: list[asyncio.Task[Any]] = []
 
     async def subscribe_forever() -> None:
@@ -242,7 +260,9 @@ async def _guarded(run: Callable[[], Awaitable[None]], what: str) -> None:
             await asyncio.sleep(1)
 
 
-def check_token(node: Node, request: Request) -> bool:
-    """True when the request carries the owner's bearer token."""
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    return secrets.compare_digest(given.encode(), node.owner_token.encode())
+def app_from_environment() -> Starlette:
+    """An app for ``uvicorn --factory`` (several workers): the home is $SUPPLYMESH_NODE_HOME."""
+    home = os.environ.get("SUPPLYMESH_NODE_HOME")
+    if not home:
+        raise RuntimeError("SUPPLYMESH_NODE_HOME is not set")
+    return create_app(build_node(Path(home)))
