@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -24,6 +26,23 @@ app.add_typer(cli_node.orders_app, name="orders")
 app.add_typer(cli_node.buy_app, name="buy")
 app.add_typer(cli_node.tx_app, name="tx")
 app.command("outbox")(cli_node.outbox_command)
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="An empty folder for the demo's files.")
+    ] = None,
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the servers up; print URLs and tokens.")
+    ] = False,
+) -> None:
+    """A registry, a maker's node and a shop's node trading for real on this machine."""
+    from supplymesh.entrypoints.demo import run
+
+    raise typer.Exit(run(directory, keep_running))
+
+
 app.command("sign")(cli_crypto.sign_command)
 app.command("verify")(cli_crypto.verify_command)
 
