@@ -90,7 +90,7 @@ class Story:
             self.console.print(
                 f"[dim]{elapsed:5.2f}s[/] [cyan]{params.subscriber_id:>10}[/] → "
                 f"[magenta]{receiver:<10}[/] [green]{env.action.value:<10}[/] "
-                f"✓ signed [yellow]{params.unique_key_id[:12]}[/] stored, ACK"
+                f"✓ signed [yellow]{params.unique_key_id[:12]}[/] ACK"
                 + (" [red](late)[/]" if late else "")
                 + f" [dim]{str(ctx.message_id)[:8]}[/]",
                 highlight=False,
@@ -256,7 +256,7 @@ def tell(story: Story, registry_url: str, maker: Participant, shop: Participant)
 
 def run(directory: Path | None, keep_running: bool, console: Console | None = None) -> int:
     """Run the demo; 0 when the whole story completed."""
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     folder = directory or Path(tempfile.mkdtemp(prefix="supplymesh-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
