@@ -8,7 +8,6 @@ writer of its database and sends what a command queues at once.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,11 +105,11 @@ def serve(
 
     from supplymesh.adapters.node_home import NodeHomeError
     from supplymesh.adapters.sql import DatabaseUrlError
+    from supplymesh.entrypoints.logs import configure
     from supplymesh.entrypoints.node_app import build_node
     from supplymesh.entrypoints.node_server import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure()
     try:
         node = build_node(home.resolve())
     except (NodeHomeError, DatabaseUrlError, OSError, ValueError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -33,10 +32,10 @@ def serve(
     import uvicorn
 
     from supplymesh.adapters.sql import DatabaseUrlError
+    from supplymesh.entrypoints.logs import configure
     from supplymesh.entrypoints.registry_server import RegistrySettings, create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure()
     if home is None:
         home = _default_home(db)
     settings = RegistrySettings(
