@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from supplymesh import __version__
-from supplymesh.entrypoints import cli_crypto, cli_node, cli_registry
+from supplymesh.entrypoints import cli_crypto, cli_gateway, cli_node, cli_registry
 
 app = typer.Typer(
     name="supplymesh",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(cli_crypto.keys_app, name="keys")
 app.add_typer(cli_registry.registry_app, name="registry")
+app.add_typer(cli_gateway.gateway_app, name="gateway")
 app.add_typer(cli_node.node_app, name="node")
 app.add_typer(cli_node.catalog_app, name="catalog")
 app.add_typer(cli_node.orders_app, name="orders")

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from supplymesh.adapters.node_store import Duplicate
+from supplymesh.adapters.registry_client import RegistryError
 from supplymesh.domain.errors import DomainError
 from supplymesh.entrypoints import owner_api
 from supplymesh.entrypoints.challenge_app import on_subscribe_endpoint
@@ -45,6 +46,7 @@ from supplymesh.protocol.errors import (
     SignatureError,
     SignatureFailure,
 )
+from supplymesh.protocol.registry import SubscriberType
 
 log = logging.getLogger("supplymesh.node")
 JSON = "application/json"
@@ -100,9 +102,23 @@ class Inbox:
             )
         return signing.verify(value, raw, now=now, key=key, header=header_name)
 
+    async def _gateway_url(self, gateway_id: str) -> str:
+        try:
+            record = await self.node.registry.subscriber(gateway_id)
+        except RegistryError:
+            record = None
+        if record is None or record.type is not SubscriberType.BG:
+            raise _Refused(
+                ProtocolError(
+                    ErrorCode.UNKNOWN_SENDER, f"{gateway_id} is not a gateway on our registries"
+                ),
+                401,
+            )
+        return record.subscriber_url
+
     async def check(
         self, action: Action, request: Request
-    ) -> tuple[Envelope, bytes, signing.SignatureParams, bool]:
+    ) -> tuple[Envelope, bytes, signing.SignatureParams, bool, str | None]:
         """Everything before the write; raises _Refused."""
         raw = await _read(request, MAX_BODY_BYTES)
         now = self.clock()
@@ -116,13 +132,15 @@ class Inbox:
                 exc, 401, {"WWW-Authenticate": signing.authenticate_challenge(realm)}
             ) from None
         gateway = signing.gateway_signature_header(request.headers)
+        via: str | None = None
         if gateway is not None:
             try:
-                await self._verify(gateway[0], gateway[1], raw, now)
+                relay = await self._verify(gateway[0], gateway[1], raw, now)
             except SignatureError as exc:
                 raise _Refused(
                     exc, 401, {"Proxy-Authenticate": signing.authenticate_challenge(realm)}
                 ) from None
+            via = await self._gateway_url(relay.subscriber_id)
         try:
             env = decode(raw, expected_action=action)
             require(env.context)
@@ -144,7 +162,7 @@ class Inbox:
         late = False
         if action.is_callback:
             late = await run_in_threadpool(self.node.service.is_late, env, now)
-        return env, raw, params, late
+        return env, raw, params, late, via if not action.is_callback else None
 
     async def handle(self, request: Request) -> Response:
         """POST /{action}: ACK, or a NACK with the reason; an unexpected fault is a 500 NACK."""
@@ -165,10 +183,12 @@ class Inbox:
             return Response(status_code=404)
         started = time.perf_counter()
         try:
-            env, raw, params, late = await self.check(action, request)
+            env, raw, params, late, via = await self.check(action, request)
             try:
                 await run_in_threadpool(
-                    self.node.service.receive, env, raw, sender=params.subscriber_id, late=late
+                    lambda: self.node.service.receive(
+                        env, raw, sender=params.subscriber_id, late=late, via=via
+                    )
                 )
                 result = "late" if late else "ack"
             except Duplicate:

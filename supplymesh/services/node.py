@@ -8,6 +8,7 @@ message changes nothing and its sender gets a NACK with the rule's code.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -119,8 +120,14 @@ class NodeService:
             if not self.identity.role.sells:
                 raise ProtocolError(ErrorCode.ACTION_NOT_APPLICABLE, "this node does not sell")
 
-    def receive(self, env: Envelope, raw: bytes, *, sender: str, late: bool) -> None:
-        """Apply one verified message; raises Duplicate (ACK it) or DomainError (NACK it)."""
+    def receive(
+        self, env: Envelope, raw: bytes, *, sender: str, late: bool, via: str | None = None
+    ) -> None:
+        """Apply one verified message; raises Duplicate (ACK it) or DomainError (NACK it).
+
+        ``via`` is the URL of the gateway the request came through: its answers go back
+        through the same gateway (BECKN-006), which relays them to the buyer.
+        """
         now = self.clock()
         ctx = env.context
         handler = self.handlers.get(env.action)
@@ -149,7 +156,9 @@ class NodeService:
                 now=now,
             )
             for out in handler(self, connection, env, now):
-                self.enqueue(connection, out, now)
+                answers_it = out.env.context.message_id == ctx.message_id
+                relayed = dataclasses.replace(out, peer_uri=via) if via and answers_it else out
+                self.enqueue(connection, relayed, now)
 
     def is_late(self, env: Envelope, now: float) -> bool:
         """True when a callback comes after the ttl of the request it answers."""
