@@ -27,10 +27,11 @@ CORE_VERSION = "1.1.0"
 DEFAULT_TTL = "PT30S"
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+# Patterns end in \Z, not $: Python's $ also matches before a final newline ("PT30S\n").
 Duration = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$",
+        pattern=r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?\Z",
         description="ISO 8601 duration, e.g. PT30S",
     ),
 ]
@@ -47,7 +48,9 @@ class ContextShape(enum.StrEnum):
     LEGACY = "0.9"  # Beckn 0.9, ONDC retail/logistics 1.x: city, country, core_version
 
 
-class _Obj(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
+# gc=False: a decoded body makes a thousand of these, and frozen views of JSON cannot form
+# reference cycles, so the cycle collector need not track them (msgspec docs, "gc").
+class _Obj(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True, gc=False):
     pass
 
 
@@ -127,7 +130,10 @@ class Context(_Obj, frozen=True):
         """When the message stops being valid: timestamp + ttl."""
         if self.timestamp is None:
             return None
-        return self.timestamp + timedelta(seconds=self.ttl_seconds)
+        try:
+            return self.timestamp + timedelta(seconds=self.ttl_seconds)
+        except OverflowError:  # a ttl reaching past the year 9999 never runs out
+            return datetime.max.replace(tzinfo=UTC)
 
     @property
     def sender_id(self) -> str | None:

@@ -134,14 +134,16 @@ def encode(env: Envelope, shape: ContextShape | None = None) -> bytes:
 def overlay(base: Any, top: Any) -> Any:
     """``top`` laid over ``base``: top's values win, keys only base has are kept.
 
-    Lists of the same length merge item by item; otherwise items are matched by ``id``.
+    Arrays (lists or tuples) of the same length merge item by item; otherwise items are
+    matched by ``id``.
     """
     if isinstance(base, Mapping) and isinstance(top, Mapping):
         merged = dict(base)
         for key, value in top.items():
             merged[key] = overlay(base.get(key), value)
         return merged
-    if isinstance(base, list) and isinstance(top, list):
+    # The typed views hold arrays as tuples, and msgspec.to_builtins keeps them tuples.
+    if isinstance(base, list) and isinstance(top, list | tuple):
         if len(base) == len(top):
             return [overlay(b, t) for b, t in zip(base, top, strict=True)]
         by_id = {b.get("id"): b for b in base if isinstance(b, Mapping) and "id" in b}

@@ -18,7 +18,9 @@ from supplymesh.protocol.schema import (
 )
 
 
-class _Msg(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
+# gc=False: a decoded body makes a thousand of these, and frozen views of JSON cannot form
+# reference cycles, so the cycle collector need not track them (msgspec docs, "gc").
+class _Msg(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True, gc=False):
     pass
 
 

@@ -17,14 +17,17 @@ import msgspec
 
 from supplymesh.protocol.context import AwareDatetime, City, Country, Duration
 
-DecimalValue = Annotated[str, msgspec.Meta(pattern=r"^[+-]?([0-9]*[.])?[0-9]+$")]
-CountText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+# \Z, not $: Python's $ also matches before a final newline.
+DecimalValue = Annotated[str, msgspec.Meta(pattern=r"^[+-]?([0-9]*[.])?[0-9]+\Z")]
+CountText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+\Z")]
 # Beckn: "count: integer, minimum: 0"; the upper bound refuses numbers no store can hold.
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Json = dict[str, Any]
 
 
-class _Obj(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
+# gc=False: a decoded body makes a thousand of these, and frozen views of JSON cannot form
+# reference cycles, so the cycle collector need not track them (msgspec docs, "gc").
+class _Obj(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True, gc=False):
     pass
 
 

@@ -22,8 +22,8 @@ import hashlib
 import re
 from base64 import b64decode
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
+import msgspec
 from nacl.signing import VerifyKey
 
 from supplymesh.protocol.errors import LocalProtocolError, SignatureError, SignatureFailure
@@ -45,16 +45,24 @@ LEGACY_GATEWAY_AUTHORIZATION = "Proxy-Authorization"
 
 # Tolerant of what the field sends: spaces after commas, any parameter order, unknown params.
 _PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*"([^"]*)"\s*(?:,|$)')
+# The exact layout ``sign`` writes (and most stacks send): read in one match, no loop.
+_CANONICAL = re.compile(
+    r'keyId="([^"]*)",algorithm="([^"]*)",created="([^"]*)",expires="([^"]*)",'
+    r'headers="([^"]*)",signature="([^"]*)"'
+)
+_CANONICAL_NAMES = ("keyId", "algorithm", "created", "expires", "headers", "signature")
+_KEY_ID_PART = re.compile(r'[^|"\r\n]+')
 _SIGNED_HEADER_TOKEN = re.compile(r"\(created\)|\(expires\)|digest|\S+")
+_SIGNED_TOKENS = ["(created)", "(expires)", "digest"]
 _UNIX = re.compile(r"[0-9]{1,12}")
+_MAX_UNIX = 10**12 - 1
 _MAX_HEADER_LENGTH = 4096
 
 KeyResolver = Callable[[str, str], VerifyKey | None]
 """Given (subscriber_id, unique_key_id), the sender's public key, or None if unknown."""
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureParams:
+class SignatureParams(msgspec.Struct, frozen=True, kw_only=True):
     """A parsed signature header: who signed, when, and the signature itself."""
 
     subscriber_id: str
@@ -99,15 +107,31 @@ def sign(
     """The signature header value (for Authorization or X-Gateway-Authorization) for ``body``."""
     if expires <= created:
         raise LocalProtocolError(f"expires ({expires}) must be after created ({created})")
-    for name, value in (("subscriber_id", subscriber_id), ("unique_key_id", unique_key_id)):
-        if not value or any(c in value for c in '|"\r\n'):
-            raise LocalProtocolError(f'{name} {value!r} is empty or holds | " or a line break')
+    if created < 0 or expires > _MAX_UNIX:
+        raise LocalProtocolError(
+            f"created ({created}) and expires ({expires}) must be Unix seconds of 1 to 12 "
+            "digits, as verifiers read them"
+        )
+    if _KEY_ID_PART.fullmatch(subscriber_id) is None:
+        raise _bad_key_id_part("subscriber_id", subscriber_id)
+    if _KEY_ID_PART.fullmatch(unique_key_id) is None:
+        raise _bad_key_id_part("unique_key_id", unique_key_id)
     signature = key.sign(signing_string(created, expires, body_digest(body)))
-    return (
+    header = (
         f'Signature keyId="{subscriber_id}|{unique_key_id}|{ALGORITHM}",'
         f'algorithm="{ALGORITHM}",created="{created}",expires="{expires}",'
         f'headers="{SIGNED_HEADERS}",signature="{b64encode(signature)}"'
     )
+    if len(header) > _MAX_HEADER_LENGTH:
+        raise LocalProtocolError(
+            f"the header would be {len(header)} characters; verifiers refuse more than "
+            f"{_MAX_HEADER_LENGTH}: shorten subscriber_id or unique_key_id"
+        )
+    return header
+
+
+def _bad_key_id_part(name: str, value: str) -> LocalProtocolError:
+    return LocalProtocolError(f'{name} {value!r} is empty or holds | " or a line break')
 
 
 def _malformed(message: str, header: str) -> SignatureError:
@@ -123,9 +147,12 @@ def parse_signature_header(value: str, header: str = AUTHORIZATION) -> Signature
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "signature":
         raise _malformed(f'must start with "Signature ", starts with {scheme[:20]!r}', header)
-    params: dict[str, str] = {}
-    position = 0
     rest = rest.strip()
+    canonical = _CANONICAL.fullmatch(rest)
+    params: dict[str, str] = (
+        dict(zip(_CANONICAL_NAMES, canonical.groups(), strict=True)) if canonical else {}
+    )
+    position = len(rest) if canonical else 0
     while position < len(rest):
         match = _PARAM.match(rest, position)
         if match is None:
@@ -162,8 +189,8 @@ def parse_signature_header(value: str, header: str = AUTHORIZATION) -> Signature
             header,
         )
 
-    signed = _SIGNED_HEADER_TOKEN.findall(params.get("headers", SIGNED_HEADERS))
-    if signed != ["(created)", "(expires)", "digest"]:
+    headers = params.get("headers", SIGNED_HEADERS)
+    if headers != SIGNED_HEADERS and _SIGNED_HEADER_TOKEN.findall(headers) != _SIGNED_TOKENS:
         raise _malformed(
             f'headers must be "{SIGNED_HEADERS}", got {params.get("headers")!r}', header
         )
@@ -180,9 +207,9 @@ def parse_signature_header(value: str, header: str = AUTHORIZATION) -> Signature
         raise _malformed("signature is not valid base64", header) from None
     if len(signature) != 64:
         raise _malformed(f"an Ed25519 signature is 64 bytes, got {len(signature)}", header)
-    # base64 of 64 bytes leaves 4 unused bits in the last character; without this check a
-    # header whose signature text was changed there would still verify.
-    if b64encode(signature) != params["signature"]:
+    # base64 of 64 bytes leaves 4 unused bits in its last character (before "=="): refuse
+    # them set, or a header whose signature text was changed there would still verify.
+    if len(params["signature"]) != 88 or params["signature"][85] not in "AQgw":
         raise _malformed("signature is not canonical base64 (unused bits are set)", header)
     return SignatureParams(
         subscriber_id=subscriber_id,
