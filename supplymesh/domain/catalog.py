@@ -28,10 +28,13 @@ class CatalogItem:
     on_hand: int = 0
     reserved: int = 0
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    lead_time_days: int = 0
 
     def __post_init__(self) -> None:
         if self.unit_price < 0:
             raise DomainError(f"item {self.id}: a price cannot be negative")
+        if self.lead_time_days < 0:
+            raise DomainError(f"item {self.id}: a lead time cannot be negative")
         if not 0 <= self.reserved <= self.on_hand:
             raise DomainError(
                 f"item {self.id}: reserved ({self.reserved}) must be within 0..on hand "

@@ -1,7 +1,7 @@
 """Catalog files: CSV or JSON in, catalog items out, every fault named by row and field.
 
-CSV columns: ``id,name,unit_price[,currency,category,on_hand]`` plus any ``attr:NAME``
-columns (e.g. ``attr:material``). JSON: a list of objects with the same fields and an
+CSV columns: ``id,name,unit_price[,currency,category,on_hand,lead_time_days]`` and any
+``attr:NAME`` columns (e.g. ``attr:material``). JSON: a list of objects with the same fields and an
 ``attributes`` object.
 """
 
@@ -41,6 +41,12 @@ def _item(row: dict[str, Any], where: str) -> CatalogItem:
         raise CatalogFileError(
             f"{where}: on_hand {row.get('on_hand')!r} is not a whole number"
         ) from None
+    try:
+        lead_time = int(str(row.get("lead_time_days") or 0).strip())
+    except ValueError:
+        raise CatalogFileError(
+            f"{where}: lead_time_days {row.get('lead_time_days')!r} is not a whole number"
+        ) from None
     attributes = {str(k): str(v) for k, v in dict(row.get("attributes") or {}).items()}
     try:
         return CatalogItem(
@@ -51,6 +57,7 @@ def _item(row: dict[str, Any], where: str) -> CatalogItem:
             category=(str(row["category"]).strip() or None) if row.get("category") else None,
             on_hand=on_hand,
             attributes=attributes,
+            lead_time_days=lead_time,
         )
     except DomainError as exc:
         raise CatalogFileError(f"{where}: {exc.message}") from None

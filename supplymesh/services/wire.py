@@ -37,6 +37,7 @@ def catalog_item(item: CatalogItem) -> s.Item:
         price=price(item.unit_price, item.currency),
         quantity=s.ItemQuantity(available=s.QuantityValue(count=item.available)),
         category_ids=(item.category,) if item.category else None,
+        time=s.Time(label="lead time", duration=f"P{item.lead_time_days}D"),
         tags=tags,
     )
 
