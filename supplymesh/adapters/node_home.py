@@ -1,6 +1,8 @@
 """A node's home folder: its config (TOML), keys, owner token, key cache and SQLite database.
 
-HOME/node.toml        who the node is and where it trades
+HOME/node.toml        who the node is and where it trades (and, optionally, delivery tuning:
+                      retry_base_delay, retry_max_delay, breaker_threshold, breaker_cooldown,
+                      delivery_lease, in seconds; absent means the dispatcher's defaults)
 HOME/keys/            signing.key and encryption.key (0600)
 HOME/owner.token      the owner API's bearer token (0600)
 HOME/key-cache.json   peers' keys, so the node still verifies known peers with every
@@ -28,6 +30,7 @@ from supplymesh.adapters.keyfiles import (
     read_private_key,
     write_private_key,
 )
+from supplymesh.domain.ranking import parse_weights
 from supplymesh.protocol.keys import EncryptionKeyPair, SigningKeyPair
 
 CONFIG_FILE = "node.toml"
@@ -74,13 +77,47 @@ class NodeConfig:
     support_email: str = ""
     delivery_charge: str = "0"
     tax_percent: str = "0"
+    # Delivery tuning (None: the dispatcher's defaults). Tests and demos shorten the waits.
+    retry_base_delay: float | None = None
+    retry_max_delay: float | None = None
+    breaker_threshold: int | None = None
+    breaker_cooldown: float | None = None
+    delivery_lease: float | None = None
+    # Buying: gateways to search through (direct fan-out when empty or all down), the
+    # buyer's ranking weights ("price=0.5,delivery=0.3", over the defaults) and its GPS.
+    gateways: tuple[str, ...] = ()
+    weights: str = ""
+    gps: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def _positive(data: dict[str, object], name: str) -> float | None:
+    """An optional positive number from node.toml."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _weights(text: str) -> str:
+    """The ranking weights setting, checked now rather than at the first search."""
+    if text:
+        parse_weights(text)  # raises WeightsError (a ValueError) naming the fault
+    return text
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else max(1, int(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +155,7 @@ class NodeHome:
         lines = [
             f"{name} = {_toml_value(getattr(config, name))}"
             for name in NodeConfig.__dataclass_fields__
-            if name != "extra"
+            if name != "extra" and getattr(config, name) is not None
         ]
         self.config_path.write_text("# supplymesh node\n" + "\n".join(lines) + "\n")
         return config
@@ -148,8 +185,16 @@ class NodeHome:
                 support_email=data.get("support_email", ""),
                 delivery_charge=data.get("delivery_charge", "0"),
                 tax_percent=data.get("tax_percent", "0"),
+                retry_base_delay=_positive(data, "retry_base_delay"),
+                retry_max_delay=_positive(data, "retry_max_delay"),
+                breaker_threshold=_whole(_positive(data, "breaker_threshold")),
+                breaker_cooldown=_positive(data, "breaker_cooldown"),
+                delivery_lease=_positive(data, "delivery_lease"),
+                gateways=tuple(data.get("gateways", ())),
+                weights=_weights(data.get("weights", "")),
+                gps=data.get("gps", ""),
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise NodeHomeError(f"{self.config_path}: missing or invalid setting {exc}") from None
 
     def signing_key(self) -> SigningKeyPair:

@@ -27,6 +27,7 @@ app.add_typer(cli_node.orders_app, name="orders")
 app.add_typer(cli_node.buy_app, name="buy")
 app.add_typer(cli_node.tx_app, name="tx")
 app.command("outbox")(cli_node.outbox_command)
+app.command("search")(cli_node.search_command)
 
 
 @app.command("demo")

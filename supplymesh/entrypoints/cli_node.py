@@ -46,6 +46,11 @@ def init(
         str | None, typer.Option("--db", help="Database URL (default: SQLite in HOME).")
     ] = None,
     display_name: Annotated[str, typer.Option("--display-name", help="Shown to buyers.")] = "",
+    gateway: Annotated[
+        list[str] | None, typer.Option("--gateway", help="Gateway URL to search through.")
+    ] = None,
+    weights: Annotated[str, typer.Option("--weights", help="Ranking weights.")] = "",
+    gps: Annotated[str, typer.Option("--gps", help="Your location, 'lat,lng'.")] = "",
 ) -> None:
     """Create a node home: keys, node.toml, database and an owner token (0600)."""
     from supplymesh.adapters.node_home import NodeConfig, NodeHome, NodeHomeError, NodeRole
@@ -70,6 +75,9 @@ def init(
         db_url=db_url,
         unique_key_id="",
         display_name=display_name or name,
+        gateways=tuple(gateway or ()),
+        weights=weights,
+        gps=gps,
     )
     try:
         config = target.create(config, key_id_for)
@@ -334,3 +342,84 @@ def tx_show(home: Home, transaction_id: Annotated[str, typer.Argument()]) -> Non
 def outbox_command(home: Home) -> None:
     """Outgoing messages and their delivery state (queued, sending, acked, nacked, failed)."""
     _print(_call(home, "GET", "/owner/outbox"))
+
+
+def search_command(
+    home: Home,
+    query: Annotated[str | None, typer.Option("--query", help="Words in the item name.")] = None,
+    weights: Annotated[
+        str, typer.Option("--weights", help="e.g. price=0.5,delivery=0.3 (over the node's).")
+    ] = "",
+    want: Annotated[
+        list[str] | None, typer.Option("--want", help="Wanted attribute NAME:VALUE (repeatable).")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0.5, help="Seconds to collect answers.")
+    ] = 5.0,
+) -> None:
+    """Search the market and show the offers ranked by your weights as they arrive."""
+    import time
+    from urllib.parse import urlencode
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from supplymesh.domain.ranking import WeightsError, parse_weights
+
+    if weights:
+        try:
+            parse_weights(weights)
+        except WeightsError as exc:
+            raise _fail(str(exc)) from None
+    wanted = [w for w in want or [] if ":" in w]
+    tx = _call(home, "POST", "/owner/search", {"text": query})["transaction_id"]
+    params = urlencode([("weights", weights), *(("want", w) for w in wanted)])
+    path = f"/owner/transactions/{tx}/offers?{params}"
+    console = Console()
+    deadline = time.monotonic() + wait
+    offers: list[dict[str, Any]] = []
+    with Live(_offers_table(tx, offers), console=console, refresh_per_second=4) as live:
+        while time.monotonic() < deadline:
+            offers = _call(home, "GET", path)
+            live.update(_offers_table(tx, offers))
+            time.sleep(0.3)
+    if not offers:
+        typer.echo(
+            f"no offers in {wait:.0f} s (transaction {tx}); late answers are kept: "
+            f"supplymesh tx show {home} {tx}"
+        )
+
+
+def _offers_table(tx: str, offers: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        "#",
+        "seller",
+        "item",
+        "price",
+        "delivery d",
+        "km",
+        "rating",
+        "score",
+        "why",
+        title=f"offers for {tx} (ranked by your weights)",
+    )
+    for offer in offers:
+        why = " ".join(
+            f"{name}+{part['contribution']:.2f}"
+            for name, part in offer["breakdown"].items()
+            if part["contribution"] > 0
+        )
+        table.add_row(
+            str(offer["rank"]),
+            offer["seller"],
+            f"{offer['name']} ({offer['item_id']})",
+            f"{offer['unit_price']} {offer['currency']}",
+            "-" if offer["delivery_days"] is None else f"{offer['delivery_days']:.0f}",
+            "-" if offer["distance_km"] is None else f"{offer['distance_km']:.0f}",
+            "-" if offer["rating"] is None else f"{offer['rating']:.1f}",
+            f"{offer['score']:.3f}",
+            why + (" (late)" if offer["late"] else ""),
+        )
+    return table

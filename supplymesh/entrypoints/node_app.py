@@ -34,10 +34,22 @@ log = logging.getLogger("supplymesh.node")
 
 
 class RegistryDirectory:
-    """Sellers and URLs, from the registries (verified records only)."""
+    """Sellers and URLs from the registries (verified records only), and live gateways."""
 
-    def __init__(self, client: RegistryClient) -> None:
+    def __init__(self, client: RegistryClient, gateways: tuple[str, ...] = ()) -> None:
         self.client = client
+        self.gateways = gateways
+
+    async def live_gateway(self) -> str | None:
+        """The first configured gateway whose /health answers within a second."""
+        async with httpx.AsyncClient(timeout=1.0) as probe:
+            for url in self.gateways:
+                try:
+                    if (await probe.get(url.rstrip("/") + "/health")).status_code == 200:
+                        return url.rstrip("/")
+                except httpx.HTTPError:
+                    log.info("gateway %s is down; trying the next (or searching directly)", url)
+        return None
 
     async def sellers(self, domain: str, city: str | None) -> list[tuple[str, str]]:
         """Every subscribed seller of the market."""
@@ -111,6 +123,22 @@ class Node:
         return [f"{url}: {getattr(outcome, 'status', outcome)}" for url, outcome in outcomes]
 
 
+def dispatch_policy(config: NodeConfig) -> DispatchPolicy:
+    """The dispatcher's defaults, with the delivery settings node.toml gives."""
+    policy = DispatchPolicy()
+    if config.retry_base_delay is not None:
+        policy.base_delay = config.retry_base_delay
+    if config.retry_max_delay is not None:
+        policy.max_delay = config.retry_max_delay
+    if config.breaker_threshold is not None:
+        policy.breaker_threshold = config.breaker_threshold
+    if config.breaker_cooldown is not None:
+        policy.breaker_cooldown = config.breaker_cooldown
+    if config.delivery_lease is not None:
+        policy.lease = config.delivery_lease
+    return policy
+
+
 def build_node(
     path: Path,
     *,
@@ -148,10 +176,10 @@ def build_node(
         home=home,
         config=config,
         service=service,
-        buyer=Buyer(service, RegistryDirectory(registry)),
+        buyer=Buyer(service, RegistryDirectory(registry, config.gateways)),
         registry=registry,
         peers=peers,
-        dispatcher=Dispatcher(service, peers, policy or DispatchPolicy()),
+        dispatcher=Dispatcher(service, peers, policy or dispatch_policy(config)),
         encryption=home.encryption_key(),
         owner_token=home.owner_token(),
     )

@@ -26,12 +26,14 @@ from starlette.routing import Route
 from supplymesh.domain.catalog import CatalogItem
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.orders import OrderState
+from supplymesh.domain.ranking import DEFAULT_WEIGHTS, Criterion, parse_gps, parse_weights
 from supplymesh.entrypoints.node_app import Node
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.errors import ProtocolError
 from supplymesh.services import seller
 from supplymesh.services.buyer import NothingToDo
 from supplymesh.services.catalog_import import items_from_json
+from supplymesh.services.offers import ranked_offers, ranked_view
 from supplymesh.services.views import order_view, outgoing_view, transaction_view
 
 JSON = "application/json"
@@ -239,6 +241,28 @@ async def transaction(node: Node, request: Request) -> Response:
     return _json(view)
 
 
+async def offers(node: Node, request: Request) -> Response:
+    """The transaction's offers ranked by the buyer's weights (query ?weights= overrides)."""
+    weights = parse_weights(request.query_params.get("weights", ""), node_weights(node))
+    wanted = dict(
+        pair.split(":", 1) for pair in request.query_params.getlist("want") if ":" in pair
+    )
+    ranked = await run_in_threadpool(
+        ranked_offers,
+        node.service.store,
+        request.path_params["transaction_id"],
+        weights,
+        wanted,
+        parse_gps(node.config.gps),
+    )
+    return _json(ranked_view(ranked))
+
+
+def node_weights(node: Node) -> dict[Criterion, float]:
+    """The node's configured ranking weights over the defaults."""
+    return parse_weights(node.config.weights) if node.config.weights else dict(DEFAULT_WEIGHTS)
+
+
 async def outbox(node: Node, _request: Request) -> Response:
     listing = await run_in_threadpool(node.service.store.outgoing)
     return _json([outgoing_view(m) for m in listing])
@@ -253,6 +277,7 @@ def routes(node: Node) -> list[Route]:
         Route("/owner/orders/{order_id}/{verb}", _owner(move, node), methods=["POST"]),
         Route("/owner/transactions", _owner(transactions, node)),
         Route("/owner/transactions/{transaction_id}", _owner(transaction, node)),
+        Route("/owner/transactions/{transaction_id}/offers", _owner(offers, node)),
         Route("/owner/outbox", _owner(outbox, node)),
         Route("/owner/{action}", _owner(buy, node), methods=["POST"]),
     ]

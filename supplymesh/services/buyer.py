@@ -7,6 +7,7 @@ as a callback that :data:`BUYER_HANDLERS` apply to the buyer's copy of the order
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ class Directory(Protocol):
 
     async def url_of(self, subscriber_id: str) -> str | None:
         """A participant's current URL."""
+        ...
+
+    async def live_gateway(self) -> str | None:
+        """The URL of a configured gateway that answers now, if any."""
         ...
 
 
@@ -108,6 +113,9 @@ def on_order_state(
     order = _buyer_order(node, connection, wire_order.id, tx)
     if order is None:
         return []  # a status about an order this node never had confirmed: recorded only
+    lines = wire.order_lines(wire_order)
+    if lines:  # an accepted update changes the items, and every report carries them
+        order = dataclasses.replace(order, lines=lines)
     if wire_order.status is not None:
         try:
             state = OrderState(wire_order.status)
@@ -148,8 +156,8 @@ class Buyer:
         message: Message,
         *,
         transaction_id: str,
-        bpp_id: str,
-        bpp_uri: str,
+        bpp_id: str | None = None,
+        bpp_uri: str | None = None,
         message_id: str | None = None,
     ) -> Envelope:
         identity = self.node.identity
@@ -168,12 +176,16 @@ class Buyer:
         )
         return envelope(ctx, message)
 
-    def _queue(self, transaction_id: str, envelopes: Sequence[Envelope]) -> Sent:
+    def _queue(
+        self, transaction_id: str, envelopes: Sequence[Envelope], via: str | None = None
+    ) -> Sent:
+        """Queue requests to their sellers, or (a broadcast search) to the gateway ``via``."""
         now = self.node.clock()
         with self.node.store.engine.begin() as connection:
             for env in envelopes:
                 ctx = env.context
-                self.node.enqueue(connection, Outgoing(str(ctx.bpp_id), str(ctx.bpp_uri), env), now)
+                peer = (via, via) if via is not None else (str(ctx.bpp_id), str(ctx.bpp_uri))
+                self.node.enqueue(connection, Outgoing(peer[0], peer[1], env), now)
                 self.node.store.touch_transaction(
                     connection,
                     transaction_id=transaction_id,
@@ -186,27 +198,31 @@ class Buyer:
         return Sent(
             transaction_id=transaction_id,
             message_id=str(envelopes[0].context.message_id),
-            peers=tuple(str(env.context.bpp_id) for env in envelopes),
+            peers=(via,) if via is not None else tuple(str(e.context.bpp_id) for e in envelopes),
         )
 
     async def search(
         self, text: str | None = None, category: str | None = None, city: str | None = None
     ) -> Sent:
-        """Send a search to every seller in the node's market, directly."""
-        sellers = await self.directory.sellers(
-            self.node.identity.domain, city or self.node.identity.city
-        )
-        sellers = [(sid, url) for sid, url in sellers if sid != self.node.identity.subscriber_id]
-        if not sellers:
-            raise NothingToDo(
-                f"no seller is subscribed for {self.node.identity.domain} in "
-                f"{city or self.node.identity.city}"
-            )
+        """Search the node's market: through a live gateway, else to every seller directly."""
         intent = s.Intent(
             item=s.Item(descriptor=s.Descriptor(name=text)) if text else None,
             category=s.Category(id=category) if category else None,
         )
         tx, mid = str(uuid.uuid4()), str(uuid.uuid4())
+        gateway = await self.directory.live_gateway()
+        if gateway is not None:
+            env = self._request(
+                Action.SEARCH, SearchMessage(intent=intent), transaction_id=tx, message_id=mid
+            )
+            return self._queue(tx, [env], via=gateway)
+        market = city or self.node.identity.city
+        sellers = await self.directory.sellers(self.node.identity.domain, market)
+        sellers = [(sid, url) for sid, url in sellers if sid != self.node.identity.subscriber_id]
+        if not sellers:
+            raise NothingToDo(
+                f"no seller is subscribed for {self.node.identity.domain} in {market}"
+            )
         envelopes = [
             self._request(
                 Action.SEARCH,
