@@ -88,6 +88,8 @@ class NodeConfig:
     gateways: tuple[str, ...] = ()
     weights: str = ""
     gps: str = ""
+    # Seconds between incremental catalog pulls from every seller (0: never; buyers only).
+    catalog_refresh: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -193,6 +195,7 @@ class NodeHome:
                 gateways=tuple(data.get("gateways", ())),
                 weights=_weights(data.get("weights", "")),
                 gps=data.get("gps", ""),
+                catalog_refresh=float(data.get("catalog_refresh", 30.0)),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise NodeHomeError(f"{self.config_path}: missing or invalid setting {exc}") from None

@@ -84,6 +84,7 @@ class Offer:
     rating: float | None = None
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     late: bool = False
+    from_cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)

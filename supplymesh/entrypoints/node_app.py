@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from supplymesh.services.seller import SELLER_HANDLERS
 from supplymesh.services.subscription import SubscriberSettings, sign_subscription, subscribe
 
 log = logging.getLogger("supplymesh.node")
+NEGATIVE_KEY_TTL_SECONDS = 5.0
 
 
 class RegistryDirectory:
@@ -169,7 +170,11 @@ def build_node(
     handlers = {**SELLER_HANDLERS, **BUYER_HANDLERS}
     service = NodeService(NodeStore(engine), identity, handlers, clock=clock)
     registry = RegistryClient(
-        config.registries, cache=FileKeyCache(home.key_cache_path), transport=transport
+        config.registries,
+        cache=FileKeyCache(home.key_cache_path),
+        transport=transport,
+        # A peer that subscribed a moment after we looked for it should not wait a minute.
+        negative_ttl=timedelta(seconds=NEGATIVE_KEY_TTL_SECONDS),
     )
     peers = HttpPeerClient(transport=transport)
     return Node(

@@ -225,23 +225,41 @@ def create_app(
     inbox = Inbox(node, metrics, observer=observer)
     tasks: list[asyncio.Task[Any]] = []
 
+    subscribed = asyncio.Event()
+
     async def subscribe_forever() -> None:
         delay = 1.0
         while True:
             try:
                 for line in await node.subscribe():
                     log.info("registry: %s", line)
+                subscribed.set()
                 return
             except Exception as exc:  # registries down: keep trying, never crash the node
                 log.warning("subscribing failed (%s); again in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
 
+    async def pull_catalogs_forever() -> None:
+        interval = node.config.catalog_refresh
+        await subscribed.wait()  # sellers cannot verify us before the registries know us
+        while True:
+            try:
+                if await node.buyer.pull_catalogs():
+                    node.dispatcher.wake()
+            except Exception as exc:  # registries or sellers down: try again next round
+                log.info("catalog pull skipped: %s", exc)
+            await asyncio.sleep(interval)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_guarded(node.dispatcher.run, "dispatcher")))
+        if node.config.role.buys and node.config.catalog_refresh > 0:
+            tasks.append(asyncio.create_task(pull_catalogs_forever()))
         if subscribe_on_start:
             tasks.append(asyncio.create_task(subscribe_forever()))
+        else:
+            subscribed.set()
         try:
             yield
         finally:

@@ -16,15 +16,17 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
+from supplymesh.adapters import catalog_cache
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.orders import Order, OrderState
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
-from supplymesh.protocol.context import new_context
+from supplymesh.protocol.context import format_timestamp, new_context
 from supplymesh.protocol.envelope import Envelope, decode, envelope
 from supplymesh.protocol.messages import (
     CancelMessage,
     Message,
+    OnSearchMessage,
     OptionalOrderMessage,
     OrderMessage,
     RatingMessage,
@@ -38,6 +40,11 @@ from supplymesh.services import wire
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 BUYER = "buyer"
+CATALOG_INC = "catalog_inc"
+
+
+def _rfc3339(unix: float) -> str:
+    return format_timestamp(datetime.fromtimestamp(unix, UTC))
 
 
 class Directory(Protocol):
@@ -129,8 +136,29 @@ def on_order_state(
     return []
 
 
+def on_search(
+    node: NodeService, connection: Connection, env: Envelope, now: float
+) -> list[Outgoing]:
+    """Every catalog a seller sends refreshes this buyer's cache of it."""
+    assert isinstance(env.message, OnSearchMessage)  # noqa: S101
+    raw = env.tree.get("message", {}).get("catalog", {})
+    providers = raw.get("providers") or raw.get("bpp/providers") or []
+    seller_time = env.context.timestamp.timestamp() if env.context.timestamp else None
+    for provider in providers if isinstance(providers, list) else []:
+        if isinstance(provider, dict) and isinstance(provider.get("items"), list):
+            catalog_cache.remember(
+                connection,
+                str(env.context.bpp_id),
+                provider_id=provider.get("id"),
+                items=[i for i in provider["items"] if isinstance(i, dict)],
+                now=now,
+                seller_time=seller_time,
+            )
+    return []
+
+
 BUYER_HANDLERS: dict[Action, Handler] = {
-    Action.ON_SEARCH: _recorded,
+    Action.ON_SEARCH: on_search,
     Action.ON_SELECT: _recorded,
     Action.ON_INIT: _recorded,
     Action.ON_CONFIRM: on_confirm,
@@ -235,6 +263,40 @@ class Buyer:
             for sid, url in sellers
         ]
         return self._queue(tx, envelopes)
+
+    async def pull_catalogs(self) -> int:
+        """Ask every seller of the market for its catalog changes since the last pull."""
+        sellers = await self.directory.sellers(self.node.identity.domain, self.node.identity.city)
+        now = self.node.clock()
+        envelopes = []
+        with self.node.store.engine.connect() as connection:
+            for seller_id, url in sellers:
+                if seller_id == self.node.identity.subscriber_id:
+                    continue
+                since = catalog_cache.pull_from(connection, seller_id) or 0.0
+                window = s.TagGroup(
+                    descriptor=s.Descriptor(code=CATALOG_INC),
+                    entries=(
+                        s.Tag(descriptor=s.Descriptor(code="start_time"), value=_rfc3339(since)),
+                        s.Tag(descriptor=s.Descriptor(code="end_time"), value=_rfc3339(now)),
+                    ),
+                )
+                envelopes.append(
+                    self._request(
+                        Action.SEARCH,
+                        SearchMessage(intent=s.Intent(tags=(window,))),
+                        transaction_id=f"{catalog_cache.PULL_PREFIX}{uuid.uuid4()}",
+                        bpp_id=seller_id,
+                        bpp_uri=url,
+                    )
+                )
+        with self.node.store.engine.begin() as connection:
+            catalog_cache.prune_pulls(connection, now - 3600)
+            for env in envelopes:
+                ctx = env.context
+                self.node.enqueue(connection, Outgoing(str(ctx.bpp_id), str(ctx.bpp_uri), env), now)
+                catalog_cache.requested(connection, str(ctx.bpp_id), now)
+        return len(envelopes)
 
     async def _seller_url(self, bpp_id: str) -> str:
         url = await self.directory.url_of(bpp_id)

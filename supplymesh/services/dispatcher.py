@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from supplymesh.adapters.node_store import Delivery, OutgoingMessage
 from supplymesh.adapters.peer_client import PeerAnswer, PeerUnreachable
-from supplymesh.protocol.ack import parse_ack
-from supplymesh.protocol.errors import ProtocolError
+from supplymesh.protocol.ack import AckResult, parse_ack
+from supplymesh.protocol.errors import ProtocolError, SignatureFailure
 from supplymesh.services.node import NodeService
 
 log = logging.getLogger("supplymesh.dispatcher")
@@ -126,6 +126,16 @@ class Dispatcher:
             await self._failed(message, breaker, f"HTTP {answer.status}, not an ACK: {exc.message}")
             return
         breaker.failures = 0
+        if answer.status == 401 and _unknown_to_peer(ack):
+            # The peer's registry lookup has not seen our record yet (we may have just
+            # subscribed): that heals by itself, so retry instead of settling the NACK.
+            await self._retry(
+                message,
+                "the peer does not know our key yet",
+                now + self._backoff(message),
+                count=True,
+            )
+            return
         if ack.acked and answer.status < 300:
             await self._settle(message, Delivery.ACKED, None)
         else:
@@ -183,3 +193,8 @@ class Dispatcher:
                 state.value,
                 error,
             )
+
+
+def _unknown_to_peer(ack: AckResult) -> bool:
+    message = ack.error.message if ack.error is not None else None
+    return bool(message) and str(message).startswith(SignatureFailure.UNKNOWN_KEY.value)

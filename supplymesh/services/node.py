@@ -19,6 +19,7 @@ from decimal import Decimal
 import msgspec
 from sqlalchemy.engine import Connection
 
+from supplymesh.adapters.catalog_cache import PULL_PREFIX as HOUSEKEEPING_PREFIX
 from supplymesh.adapters.node_home import NodeRole
 from supplymesh.adapters.node_store import NodeStore
 from supplymesh.protocol import signing
@@ -146,15 +147,16 @@ class NodeService:
                 late=late,
                 now=now,
             )
-            self.store.touch_transaction(
-                connection,
-                transaction_id=str(ctx.transaction_id),
-                role="buyer" if env.action.is_callback else "seller",
-                counterparty=ctx.bpp_id if env.action.is_callback else ctx.bap_id,
-                domain=ctx.domain,
-                action=env.action.value,
-                now=now,
-            )
+            if not str(ctx.transaction_id).startswith(HOUSEKEEPING_PREFIX):
+                self.store.touch_transaction(
+                    connection,
+                    transaction_id=str(ctx.transaction_id),
+                    role="buyer" if env.action.is_callback else "seller",
+                    counterparty=ctx.bpp_id if env.action.is_callback else ctx.bap_id,
+                    domain=ctx.domain,
+                    action=env.action.value,
+                    now=now,
+                )
             for out in handler(self, connection, env, now):
                 answers_it = out.env.context.message_id == ctx.message_id
                 relayed = dataclasses.replace(out, peer_uri=via) if via and answers_it else out

@@ -12,6 +12,7 @@ from decimal import Decimal
 import msgspec
 from sqlalchemy.engine import Connection
 
+from supplymesh.adapters.catalog_cache import changed_since
 from supplymesh.domain.catalog import CatalogItem, Quote, build_quote
 from supplymesh.domain.errors import DomainError, IllegalTransition, UnknownItem
 from supplymesh.domain.orders import (
@@ -94,24 +95,54 @@ def _matches(item: CatalogItem, intent: s.Intent | None) -> bool:
 def on_search(
     node: NodeService, connection: Connection, env: Envelope, now: float
 ) -> list[Outgoing]:
-    """The catalog items matching the intent (an empty catalog when none does)."""
+    """The items matching the intent, or (an incremental pull) those changed since a time."""
     assert isinstance(env.message, SearchMessage)  # noqa: S101 - decode typed it by action
     intent = env.message.intent
-    if (
+    since = incremental_since(intent)
+    other_provider = (
         intent is not None
         and intent.provider is not None
-        and intent.provider.id
-        not in (
-            None,
-            node.identity.subscriber_id,
-        )
-    ):
-        items: list[CatalogItem] = []
+        and intent.provider.id not in (None, node.identity.subscriber_id)
+    )
+    items: list[CatalogItem]
+    if other_provider:
+        items = []
+    elif since is not None:
+        items = changed_since(connection, since)
     else:
         items = [i for i in node.store.catalog(connection).values() if _matches(i, intent)]
     name = node.identity.display_name or node.identity.subscriber_id
     catalog = wire.catalog(node.identity.subscriber_id, name, items)
     return [node.reply(env, OnSearchMessage(catalog=catalog), now)]
+
+
+CATALOG_INC = "catalog_inc"
+
+
+def incremental_since(intent: s.Intent | None) -> float | None:
+    """The start_time of an ONDC incremental catalog pull (``catalog_inc`` tags), if it is one."""
+    for group in (intent.tags if intent is not None else None) or ():
+        if group.key != CATALOG_INC:
+            continue
+        start = group.get("start_time")
+        if start is None:
+            return 0.0
+        try:
+            moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError:
+            raise ProtocolError(
+                ErrorCode.INVALID_REQUEST,
+                f"catalog_inc start_time is not RFC 3339: {start!r}",
+                "$.message.intent.tags",
+            ) from None
+        if moment.tzinfo is None:
+            raise ProtocolError(
+                ErrorCode.INVALID_REQUEST,
+                "catalog_inc start_time needs a UTC offset",
+                "$.message.intent.tags",
+            )
+        return moment.timestamp()
+    return None
 
 
 def _quote(
