@@ -10,6 +10,7 @@ run. Goal: lookups at >= 60 % of the bare ACK rate.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
@@ -26,12 +27,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from loadgen import build_request, measure
 
+from supplymesh.adapters.registry_client import RegistryClient
 from supplymesh.adapters.registry_store import RegistryStore
 from supplymesh.adapters.sql import make_engine, migrate
 from supplymesh.entrypoints.registry_server import RegistrySettings, create_app
 from supplymesh.protocol.ack import ACK_BODY
 from supplymesh.protocol.codec import encode_json
-from supplymesh.protocol.registry import SubscriptionStatus
+from supplymesh.protocol.registry import LookupRequest, SubscriptionStatus
 from supplymesh.testing.participants import Participant
 from supplymesh.testing.servers import free_port
 
@@ -113,6 +115,9 @@ def main() -> None:
             measure(port, lookups, seconds=1.0)
             ack_rate = measure(port, ack, seconds=args.seconds)
             lookup_rate = measure(port, lookups, seconds=args.seconds)
+            uncached, cached = asyncio.run(
+                client_rates(f"http://127.0.0.1:{port}", ids, args.seconds)
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -123,6 +128,30 @@ def main() -> None:
     print(f"{'signed lookup by subscriber_id':44} {lookup_rate:10.0f}")
     verdict = "PASS" if ratio >= 0.60 else "BELOW"
     print(f"lookup / bare ACK = {ratio:.0%} (goal >= 60 %) {verdict}")
+    print()
+    print(f"{'registry client, key for (subscriber, key id)':44} {'keys/s':>10}")
+    print(f"{'  without cache: a verified lookup each time':44} {uncached:10.0f}")
+    print(f"{'  with its cache (warm)':44} {cached:10.0f}")
+    print(f"cache / no cache = {cached / uncached:.0f}x")
+
+
+async def client_rates(url: str, ids: list[str], seconds: float) -> tuple[float, float]:
+    """Keys per second through RegistryClient: a full verified lookup each time vs its cache."""
+    async with RegistryClient(url, timeout=10.0) as client:
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            items = await client.lookup(LookupRequest(subscriber_id=ids[done % len(ids)]))
+            assert items, "the registry lost a record"
+            done += 1
+        uncached = done / (time.perf_counter() - started)
+        for sid in ids:
+            assert await client.verify_key(sid, "k1") is not None
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            await client.verify_key(ids[done % len(ids)], "k1")
+            done += 1
+        cached = done / (time.perf_counter() - started)
+    return uncached, cached
 
 
 if __name__ == "__main__":
