@@ -146,19 +146,11 @@ def buyer_order(
     """The buyer's copy of an order from the seller's on_confirm."""
     if wire.id is None:
         raise DomainError("on_confirm carries no order id")
-    lines = []
-    currency = "INR"
-    for item in wire.items or ():
-        if item.id is None:
-            continue
-        count = 1
-        if item.quantity is not None and item.quantity.selected is not None:
-            count = int(item.quantity.selected.count or 0)
-        unit = Decimal(0)
-        if item.price is not None and item.price.value is not None:
-            unit = decimal(item.price.value)
-            currency = item.price.currency or currency
-        lines.append(OrderLine(item.id, count, unit))
+    lines = order_lines(wire)
+    currency = next(
+        (i.price.currency for i in wire.items or () if i.price is not None and i.price.currency),
+        "INR",
+    )
     total = Decimal(0)
     if wire.quote is not None and wire.quote.price is not None and wire.quote.price.value:
         total = decimal(wire.quote.price.value)
@@ -168,11 +160,27 @@ def buyer_order(
         transaction_id=transaction_id,
         buyer_id=buyer_id,
         seller_id=seller_id,
-        lines=tuple(lines),
+        lines=lines,
         currency=currency,
         created_at=wire.created_at or now,
         extra_charges=max(total - line_sum, Decimal(0)),
     )
+
+
+def order_lines(wire: s.Order) -> tuple[OrderLine, ...]:
+    """An order's lines (item, quantity, unit price) as the wire reports them."""
+    lines = []
+    for item in wire.items or ():
+        if item.id is None:
+            continue
+        count = 1
+        if item.quantity is not None and item.quantity.selected is not None:
+            count = int(item.quantity.selected.count or 0)
+        unit = Decimal(0)
+        if item.price is not None and item.price.value is not None:
+            unit = decimal(item.price.value)
+        lines.append(OrderLine(item.id, count, unit))
+    return tuple(lines)
 
 
 def decimal(text: str) -> Decimal:
