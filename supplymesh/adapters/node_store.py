@@ -34,8 +34,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from supplymesh.domain.catalog import CatalogItem
 from supplymesh.domain.orders import Order
@@ -187,22 +188,30 @@ class NodeStore:
         late: bool,
         now: float,
     ) -> None:
-        """Remember a received message; raise Duplicate if it was received before."""
-        try:
-            with connection.begin_nested():
-                connection.execute(
-                    insert(inbox).values(
-                        sender=sender,
-                        action=action,
-                        message_id=message_id,
-                        transaction_id=transaction_id,
-                        body=body.decode(),
-                        late=late,
-                        received_at=now,
-                    )
-                )
-        except IntegrityError:
-            raise Duplicate(f"{action} {message_id} from {sender}") from None
+        """Remember a received message; raise Duplicate if it was received before.
+
+        ``ON CONFLICT DO NOTHING`` rather than a savepoint around a plain insert: pysqlite
+        does not begin a transaction before ``SAVEPOINT``, so on SQLite the savepoint was the
+        outermost transaction and releasing it committed this row on its own, before the
+        message's effects (a crash in between lost the effects; a NACKed message kept its row).
+        """
+        dialect_insert = postgresql_insert if self.is_postgres else sqlite_insert
+        added = connection.execute(
+            dialect_insert(inbox)
+            .values(
+                sender=sender,
+                action=action,
+                message_id=message_id,
+                transaction_id=transaction_id,
+                body=body.decode(),
+                late=late,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["sender", "action", "message_id"])
+            .returning(inbox.c.id)
+        ).first()
+        if added is None:
+            raise Duplicate(f"{action} {message_id} from {sender}")
 
     def first_incoming(
         self, connection: Connection, transaction_id: str, action: str

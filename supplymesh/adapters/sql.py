@@ -29,6 +29,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
@@ -40,12 +41,25 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens a transaction only at the first write, so reads before it ran outside
+    # any transaction (a read-then-reserve could lose an update) and a SAVEPOINT became the
+    # outermost transaction. Take transaction control from it (SQLAlchemy's documented
+    # recipe) and begin every transaction ourselves, below.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock at BEGIN: two transactions that read stock and then
+    # reserve it run one after the other instead of both reading the same figure. Reads take
+    # it too (SQLAlchemy begins them as well); for one small node that is cheap and simple,
+    # and PostgreSQL is the path for concurrent writers.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine, tree: str) -> None:

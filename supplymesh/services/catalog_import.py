@@ -8,6 +8,7 @@ CSV columns: ``id,name,unit_price[,currency,category,on_hand,lead_time_days]`` a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +18,7 @@ import msgspec
 
 from supplymesh.domain.catalog import CatalogItem
 from supplymesh.domain.errors import DomainError
+from supplymesh.services.node import NodeService
 
 
 class CatalogFileError(ValueError):
@@ -108,3 +110,21 @@ def _unique(items: list[CatalogItem]) -> list[CatalogItem]:
             raise CatalogFileError(f"item id {item.id!r} appears twice")
         seen.add(item.id)
     return items
+
+
+def save_items(node: NodeService, items: list[CatalogItem]) -> None:
+    """Add or replace catalog items; units reserved for open orders stay reserved.
+
+    An imported file says what is on hand and at what price, not what open orders hold: a
+    replaced item keeps its reserved count (DomainError if the new on-hand is below it).
+    """
+    store = node.store
+    with store.engine.begin() as connection:
+        current = store.catalog(connection, lock=True)
+        kept = [
+            dataclasses.replace(item, reserved=current[item.id].reserved)
+            if item.id in current
+            else item
+            for item in items
+        ]
+        store.save_items(connection, kept, node.clock())
