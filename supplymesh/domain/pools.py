@@ -120,8 +120,8 @@ class PoolTerms:
         reached = [t for t in self.tiers if total >= t.min_quantity]
         return reached[-1] if reached else None
 
-    def signing_bytes(self) -> bytes:
-        """The canonical bytes the host signs."""
+    def canonical(self) -> bytes:
+        """The terms as canonical JSON (what travels, and what is signed after a label)."""
         wire = _TermsWire(
             pool_id=self.pool_id,
             host_id=self.host_id,
@@ -135,7 +135,32 @@ class PoolTerms:
             max_total=self.max_total,
             close_when_top_tier=self.close_when_top_tier,
         )
-        return TERMS_DOMAIN + msgspec.json.encode(wire, order="sorted")
+        return msgspec.json.encode(wire, order="sorted")
+
+    def signing_bytes(self) -> bytes:
+        """The bytes the host signs: a domain label, then the canonical JSON."""
+        return TERMS_DOMAIN + self.canonical()
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> PoolTerms:
+        """Terms back from their canonical JSON; DomainError if they are not valid terms."""
+        try:
+            wire = msgspec.json.decode(data, type=_TermsWire)
+            return cls(
+                pool_id=wire.pool_id,
+                host_id=wire.host_id,
+                item_id=wire.item_id,
+                spec=tuple(sorted(wire.spec.items())),
+                currency=wire.currency,
+                tiers=tuple(Tier(q, Decimal(p)) for q, p in wire.tiers),
+                deadline=datetime.fromisoformat(wire.deadline),
+                promise_date=wire.promise_date,
+                max_per_member=wire.max_per_member,
+                max_total=wire.max_total,
+                close_when_top_tier=wire.close_when_top_tier,
+            )
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, ArithmeticError) as exc:
+            raise DomainError(f"not valid pool terms: {exc}") from None
 
 
 def commitment(pool_id: str, order_ref: str, member_id: str, quantity: int, nonce: bytes) -> bytes:
@@ -177,8 +202,8 @@ class Outcome:
     closed_at: datetime
     signature: bytes = b""
 
-    def signing_bytes(self) -> bytes:
-        """Canonical bytes of the outcome without its signature."""
+    def canonical(self) -> bytes:
+        """Canonical JSON of the outcome without its signature."""
         body = {
             "pool_id": self.pool_id,
             "state": self.state.value,
@@ -189,7 +214,41 @@ class Outcome:
             "merkle_root": self.merkle_root.hex(),
             "closed_at": self.closed_at.isoformat(),
         }
-        return OUTCOME_DOMAIN + msgspec.json.encode(body, order="sorted")
+        return msgspec.json.encode(body, order="sorted")
+
+    def signing_bytes(self) -> bytes:
+        """The bytes the host signs."""
+        return OUTCOME_DOMAIN + self.canonical()
+
+    @classmethod
+    def from_canonical(cls, data: bytes, signature: bytes) -> Outcome:
+        """An outcome back from its canonical JSON and signature."""
+        try:
+            body = msgspec.json.decode(data, type=_OutcomeWire)
+            return cls(
+                pool_id=body.pool_id,
+                state=PoolState(body.state),
+                total_quantity=body.total_quantity,
+                member_count=body.member_count,
+                tier_min_quantity=body.tier_min_quantity,
+                unit_price=Decimal(body.unit_price) if body.unit_price is not None else None,
+                merkle_root=bytes.fromhex(body.merkle_root),
+                closed_at=datetime.fromisoformat(body.closed_at),
+                signature=signature,
+            )
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, ArithmeticError) as exc:
+            raise DomainError(f"not a valid pool outcome: {exc}") from None
+
+
+class _OutcomeWire(msgspec.Struct, frozen=True, kw_only=True):
+    pool_id: str
+    state: str
+    total_quantity: int
+    member_count: int
+    tier_min_quantity: int | None
+    unit_price: str | None
+    merkle_root: str
+    closed_at: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from nacl.signing import VerifyKey
 
 from supplymesh.adapters.node_home import NodeConfig, NodeHome
 from supplymesh.adapters.node_store import NodeStore
@@ -58,6 +59,10 @@ class RegistryDirectory:
             LookupRequest(type=SubscriberType.BPP, domain=domain, city=city)
         )
         return [(i.subscriber_id, i.subscriber_url) for i in items if i.status == "SUBSCRIBED"]
+
+    async def verify_key(self, subscriber_id: str, unique_key_id: str) -> VerifyKey | None:
+        """A participant's verified signing key (registry client, cached)."""
+        return await self.client.verify_key(subscriber_id, unique_key_id)
 
     async def url_of(self, subscriber_id: str) -> str | None:
         """A participant's current URL."""
@@ -168,13 +173,15 @@ def build_node(
         tax_percent=Decimal(config.tax_percent),
     )
     handlers = {**SELLER_HANDLERS, **BUYER_HANDLERS}
-    service = NodeService(NodeStore(engine), identity, handlers, clock=clock)
     registry = RegistryClient(
         config.registries,
         cache=FileKeyCache(home.key_cache_path),
         transport=transport,
         # A peer that subscribed a moment after we looked for it should not wait a minute.
         negative_ttl=timedelta(seconds=NEGATIVE_KEY_TTL_SECONDS),
+    )
+    service = NodeService(
+        NodeStore(engine), identity, handlers, clock=clock, peer_key=registry.cached_verify_key
     )
     peers = HttpPeerClient(transport=transport)
     return Node(

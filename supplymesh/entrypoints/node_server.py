@@ -47,6 +47,7 @@ from supplymesh.protocol.errors import (
     SignatureFailure,
 )
 from supplymesh.protocol.registry import SubscriberType
+from supplymesh.services.pools import close_due
 
 log = logging.getLogger("supplymesh.node")
 JSON = "application/json"
@@ -227,37 +228,15 @@ def create_app(
 
     subscribed = asyncio.Event()
 
-    async def subscribe_forever() -> None:
-        delay = 1.0
-        while True:
-            try:
-                for line in await node.subscribe():
-                    log.info("registry: %s", line)
-                subscribed.set()
-                return
-            except Exception as exc:  # registries down: keep trying, never crash the node
-                log.warning("subscribing failed (%s); again in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-
-    async def pull_catalogs_forever() -> None:
-        interval = node.config.catalog_refresh
-        await subscribed.wait()  # sellers cannot verify us before the registries know us
-        while True:
-            try:
-                if await node.buyer.pull_catalogs():
-                    node.dispatcher.wake()
-            except Exception as exc:  # registries or sellers down: try again next round
-                log.info("catalog pull skipped: %s", exc)
-            await asyncio.sleep(interval)
-
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_guarded(node.dispatcher.run, "dispatcher")))
+        if node.config.role.sells:
+            tasks.append(asyncio.create_task(_close_pools_forever(node)))
         if node.config.role.buys and node.config.catalog_refresh > 0:
-            tasks.append(asyncio.create_task(pull_catalogs_forever()))
+            tasks.append(asyncio.create_task(_pull_catalogs_forever(node, subscribed)))
         if subscribe_on_start:
-            tasks.append(asyncio.create_task(subscribe_forever()))
+            tasks.append(asyncio.create_task(_subscribe_forever(node, subscribed)))
         else:
             subscribed.set()
         try:
@@ -284,6 +263,42 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.node = node
     return app
+
+
+async def _subscribe_forever(node: Node, subscribed: asyncio.Event) -> None:
+    delay = 1.0
+    while True:
+        try:
+            for line in await node.subscribe():
+                log.info("registry: %s", line)
+            subscribed.set()
+            return
+        except Exception as exc:  # registries down: keep trying, never crash the node
+            log.warning("subscribing failed (%s); again in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+
+async def _pull_catalogs_forever(node: Node, subscribed: asyncio.Event) -> None:
+    interval = node.config.catalog_refresh
+    await subscribed.wait()  # sellers cannot verify us before the registries know us
+    while True:
+        try:
+            if await node.buyer.pull_catalogs():
+                node.dispatcher.wake()
+        except Exception as exc:  # registries or sellers down: try again next round
+            log.info("catalog pull skipped: %s", exc)
+        await asyncio.sleep(interval)
+
+
+async def _close_pools_forever(node: Node) -> None:
+    while True:
+        try:
+            if await run_in_threadpool(close_due, node.service):
+                node.dispatcher.wake()
+        except Exception:
+            log.exception("closing pools failed; again in a second")
+        await asyncio.sleep(1.0)
 
 
 async def _guarded(run: Callable[[], Awaitable[None]], what: str) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -23,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from supplymesh.adapters import pool_store
+from supplymesh.adapters.pool_store import HostedPool
 from supplymesh.domain.catalog import CatalogItem
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.orders import OrderState
@@ -30,9 +34,9 @@ from supplymesh.domain.ranking import DEFAULT_WEIGHTS, Criterion, parse_gps, par
 from supplymesh.entrypoints.node_app import Node
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.errors import ProtocolError
-from supplymesh.services import seller
+from supplymesh.services import pools, seller
 from supplymesh.services.buyer import NothingToDo
-from supplymesh.services.catalog_import import items_from_json
+from supplymesh.services.catalog_import import items_from_json, save_items
 from supplymesh.services.offers import ranked_offers, ranked_view
 from supplymesh.services.views import order_view, outgoing_view, transaction_view
 
@@ -145,14 +149,9 @@ async def catalog(node: Node, request: Request) -> Response:
     store = node.service.store
     if request.method == "POST":
         items = items_from_json(await request.body())
-        await run_in_threadpool(_save_items, node, items)
+        await run_in_threadpool(save_items, node.service, items)
     listing = await run_in_threadpool(store.catalog)
     return _json([_item_view(item) for item in listing.values()])
-
-
-def _save_items(node: Node, items: list[CatalogItem]) -> None:
-    with node.service.store.engine.begin() as connection:
-        node.service.store.save_items(connection, items, node.service.clock())
 
 
 def _item_view(item: CatalogItem) -> dict[str, Any]:
@@ -268,6 +267,107 @@ async def outbox(node: Node, _request: Request) -> Response:
     return _json([outgoing_view(m) for m in listing])
 
 
+class TierLine(msgspec.Struct, frozen=True):
+    min_quantity: int
+    unit_price: str
+
+
+class PoolRequest(msgspec.Struct, frozen=True):
+    item_id: str
+    tiers: list[TierLine]
+    deadline: str
+    spec: dict[str, str] = {}
+    currency: str = "INR"
+    promise_date: str | None = None
+    max_per_member: int = 1000
+    max_total: int | None = None
+    close_when_top_tier: bool = False
+
+
+class JoinRequest(msgspec.Struct, frozen=True):
+    bpp_id: str
+    pool_id: str
+    quantity: int = 1
+
+
+class LeaveRequest(msgspec.Struct, frozen=True):
+    order_ref: str
+
+
+def _pool_view(hosted: HostedPool) -> dict[str, Any]:
+    pool = hosted.pool
+    terms = pool.terms
+    outcome = pool.outcome
+    return {
+        "pool_id": terms.pool_id,
+        "item_id": terms.item_id,
+        "spec": dict(terms.spec),
+        "tiers": [
+            {"min_quantity": t.min_quantity, "unit_price": str(t.unit_price)} for t in terms.tiers
+        ],
+        "deadline": terms.deadline.isoformat(),
+        "state": pool.state.value,
+        "members": len(pool.members),
+        "total": pool.total,
+        "outcome": None
+        if outcome is None
+        else {
+            "state": outcome.state.value,
+            "unit_price": None if outcome.unit_price is None else str(outcome.unit_price),
+            "total_quantity": outcome.total_quantity,
+            "member_count": outcome.member_count,
+            "merkle_root": outcome.merkle_root.hex(),
+        },
+    }
+
+
+async def hosted_pools(node: Node, request: Request) -> Response:
+    """GET: this node's pools; POST: open a pool (its terms signed now)."""
+    if request.method == "POST":
+        order = _body(await request.body(), PoolRequest)
+        try:
+            deadline = datetime.fromisoformat(order.deadline.replace("Z", "+00:00"))
+            tiers = [(t.min_quantity, Decimal(t.unit_price)) for t in order.tiers]
+        except (ValueError, ArithmeticError) as exc:
+            raise ValueError(f"bad deadline or tier price: {exc}") from None
+        hosted = await run_in_threadpool(
+            lambda: pools.create_pool(
+                node.service,
+                item_id=order.item_id,
+                spec=order.spec,
+                tiers=tiers,
+                deadline=deadline,
+                currency=order.currency,
+                promise_date=order.promise_date,
+                max_per_member=order.max_per_member,
+                max_total=order.max_total,
+                close_when_top_tier=order.close_when_top_tier,
+            )
+        )
+        return _json(_pool_view(hosted))
+    with node.service.store.engine.connect() as connection:
+        listing = pool_store.all_pools(connection)
+    return _json([_pool_view(h) for h in listing])
+
+
+async def pool_membership(node: Node, request: Request) -> Response:
+    """GET: this node's memberships; POST join / leave."""
+    verb = request.path_params.get("verb")
+    try:
+        if verb == "join":
+            join = _body(await request.body(), JoinRequest)
+            sent = await node.buyer.join_pool(join.bpp_id, join.pool_id, join.quantity)
+        elif verb == "leave":
+            sent = await node.buyer.leave_pool(_body(await request.body(), LeaveRequest).order_ref)
+        else:
+            with node.service.store.engine.connect() as connection:
+                return _json(pool_store.memberships(connection))
+    except NothingToDo as exc:
+        return _error(exc.message, 409)
+    node.dispatcher.wake()
+    return _json({"transaction_id": sent.transaction_id, "message_id": sent.message_id})
+
+
 def routes(node: Node) -> list[Route]:
     """The owner API's routes, each behind the owner token."""
     return [
@@ -279,5 +379,8 @@ def routes(node: Node) -> list[Route]:
         Route("/owner/transactions/{transaction_id}", _owner(transaction, node)),
         Route("/owner/transactions/{transaction_id}/offers", _owner(offers, node)),
         Route("/owner/outbox", _owner(outbox, node)),
+        Route("/owner/pools", _owner(hosted_pools, node), methods=["GET", "POST"]),
+        Route("/owner/memberships", _owner(pool_membership, node)),
+        Route("/owner/memberships/{verb}", _owner(pool_membership, node), methods=["POST"]),
         Route("/owner/{action}", _owner(buy, node), methods=["POST"]),
     ]

@@ -7,22 +7,27 @@ as a callback that :data:`BUYER_HANDLERS` apply to the buyer's copy of the order
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from nacl.signing import VerifyKey
 from sqlalchemy.engine import Connection
 
-from supplymesh.adapters import catalog_cache
+from supplymesh.adapters import catalog_cache, pool_store
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.orders import Order, OrderState
+from supplymesh.domain.pools import PoolTerms
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.context import format_timestamp, new_context
 from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.keys import verify_signature
 from supplymesh.protocol.messages import (
     CancelMessage,
     Message,
@@ -36,10 +41,11 @@ from supplymesh.protocol.messages import (
     TrackMessage,
     UpdateMessage,
 )
-from supplymesh.services import wire
+from supplymesh.services import pools, wire
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 BUYER = "buyer"
+log = logging.getLogger("supplymesh.buyer")
 CATALOG_INC = "catalog_inc"
 
 
@@ -60,6 +66,10 @@ class Directory(Protocol):
 
     async def live_gateway(self) -> str | None:
         """The URL of a configured gateway that answers now, if any."""
+        ...
+
+    async def verify_key(self, subscriber_id: str, unique_key_id: str) -> VerifyKey | None:
+        """A participant's verified signing key."""
         ...
 
 
@@ -98,6 +108,11 @@ def on_confirm(
     assert isinstance(env.message, OrderMessage)  # noqa: S101 - typed by action
     ctx = env.context
     tx = str(ctx.transaction_id)
+    if env.message.order.status == pools.PENDING:
+        _pool_update(
+            node, connection, str(env.message.order.id), state="pending", alarms=None, now=now
+        )
+        return []
     if node.store.order_for(connection, tx, BUYER) is None:
         order = wire.buyer_order(
             env.message.order,
@@ -117,6 +132,9 @@ def on_order_state(
     assert isinstance(env.message, OrderMessage)  # noqa: S101
     wire_order = env.message.order
     tx = str(env.context.transaction_id)
+    if wire_order.id is not None and wire_order.id.startswith(pools.REF_PREFIX):
+        _pool_report(node, connection, env, now)
+        return []
     order = _buyer_order(node, connection, wire_order.id, tx)
     if order is None:
         return []  # a status about an order this node never had confirmed: recorded only
@@ -155,6 +173,82 @@ def on_search(
                 seller_time=seller_time,
             )
     return []
+
+
+def _pool_update(
+    node: NodeService,
+    connection: Connection,
+    ref: str,
+    *,
+    state: str,
+    alarms: list[str] | None,
+    now: float,
+) -> dict[str, Any] | None:
+    kept = pool_store.membership(connection, ref)
+    if kept is None:
+        return None
+    pool_store.save_membership(
+        connection,
+        ref,
+        pool_id=kept["pool_id"],
+        host_id=kept["host_id"],
+        body=kept["body"],
+        state=state,
+        alarms=alarms if alarms is not None else kept["alarms"],
+        now=now,
+    )
+    return kept
+
+
+def _pool_report(node: NodeService, connection: Connection, env: Envelope, now: float) -> None:
+    """A pool's host reports on our membership: check its outcome ourselves."""
+    assert isinstance(env.message, OrderMessage)  # noqa: S101
+    wire_order = env.message.order
+    ref = str(wire_order.id)
+    kept = pool_store.membership(connection, ref)
+    if kept is None:
+        return
+    group = next((g for g in wire_order.tags or () if g.key == pools.OUTCOME_TAG), None)
+    if group is None:
+        if wire_order.status == "Cancelled":
+            _pool_update(node, connection, ref, state="left", alarms=None, now=now)
+        return
+    record = kept["body"]
+    host_key = node.peer_key(kept["host_id"], record["host_key_id"])
+    lines = wire.order_lines(wire_order)
+    charged = lines[0].unit_price if lines and wire_order.status != "Cancelled" else None
+    if host_key is None:
+        _pool_update(
+            node, connection, ref, state="unverified", alarms=["the host's key is unknown"], now=now
+        )
+        return
+    try:
+        outcome, alarms = pools.member_checks(record, group, host_key, charged)
+    except (DomainError, ValueError) as exc:
+        _pool_update(
+            node,
+            connection,
+            ref,
+            state="unverified",
+            alarms=[f"unreadable outcome: {exc}"],
+            now=now,
+        )
+        return
+    if alarms:
+        log.warning("pool %s: %s", kept["pool_id"], "; ".join(alarms))
+    _pool_update(node, connection, ref, state=outcome.state.value, alarms=alarms, now=now)
+    if (
+        outcome.state.value == "filled"
+        and node.store.order_for(connection, str(env.context.transaction_id), BUYER) is None
+    ):
+        order = wire.buyer_order(
+            wire_order,
+            transaction_id=str(env.context.transaction_id),
+            buyer_id=node.identity.subscriber_id,
+            seller_id=kept["host_id"],
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        node.store.save_order(connection, order, role=BUYER, counterparty=kept["host_id"], now=now)
 
 
 BUYER_HANDLERS: dict[Action, Handler] = {
@@ -297,6 +391,93 @@ class Buyer:
                 self.node.enqueue(connection, Outgoing(str(ctx.bpp_id), str(ctx.bpp_uri), env), now)
                 catalog_cache.requested(connection, str(ctx.bpp_id), now)
         return len(envelopes)
+
+    async def join_pool(self, bpp_id: str, pool_id: str, quantity: int) -> Sent:
+        """Join a seller's pool: check its signed terms, commit, and send the conditional order."""
+        offer = self._pool_offer(bpp_id, pool_id)
+        terms = PoolTerms.from_canonical(str(offer.get("terms")).encode())
+        signature = base64.b64decode(str(offer.get("terms_signature")))
+        key_id = str(offer.get("host_key_id"))
+        host_key = await self.directory.verify_key(bpp_id, key_id)
+        if host_key is None or not verify_signature(host_key, terms.signing_bytes(), signature):
+            raise NothingToDo(f"pool {pool_id}'s terms are not signed by {bpp_id}; not joining")
+        if terms.host_id != bpp_id or terms.pool_id != pool_id:
+            raise NothingToDo(f"pool {pool_id}'s terms name another host or pool")
+        transaction_id, record, digest = pools.new_membership(
+            terms, signature, key_id, self.node.identity.subscriber_id, quantity
+        )
+        record["host_key_id"] = key_id
+        order = s.Order(
+            provider=s.Provider(id=bpp_id),
+            items=(
+                s.Item(
+                    id=terms.item_id,
+                    quantity=s.ItemQuantity(selected=s.QuantityValue(count=quantity)),
+                ),
+            ),
+            tags=(
+                s.TagGroup(
+                    descriptor=s.Descriptor(code=pools.POOL_TAG),
+                    entries=(
+                        s.Tag(descriptor=s.Descriptor(code="pool_id"), value=pool_id),
+                        s.Tag(descriptor=s.Descriptor(code="commitment"), value=digest.hex()),
+                    ),
+                ),
+            ),
+        )
+        env = self._request(
+            Action.CONFIRM,
+            OrderMessage(order=order),
+            transaction_id=transaction_id,
+            bpp_id=bpp_id,
+            bpp_uri=await self._seller_url(bpp_id),
+        )
+        with self.node.store.engine.begin() as connection:
+            pool_store.save_membership(
+                connection,
+                str(record["order_ref"]),
+                pool_id=pool_id,
+                host_id=bpp_id,
+                body=record,
+                state="joining",
+                alarms=None,
+                now=self.node.clock(),
+            )
+        return self._queue(transaction_id, [env])
+
+    def _pool_offer(self, bpp_id: str, pool_id: str) -> dict[str, Any]:
+        with self.node.store.engine.connect() as connection:
+            cached = catalog_cache.cached(connection)
+        for seller, item, _ in cached:
+            if seller != bpp_id:
+                continue
+            for group in item.get("tags") or []:
+                code = (group.get("descriptor") or {}).get("code") or group.get("code")
+                if code != pools.POOL_TAG:
+                    continue
+                values = {
+                    (t.get("descriptor") or {}).get("code") or t.get("code"): t.get("value")
+                    for t in group.get("list") or []
+                }
+                if values.get("pool_id") == pool_id:
+                    return values
+        raise NothingToDo(f"{bpp_id} has not offered pool {pool_id} to this node; search first")
+
+    async def leave_pool(self, ref: str) -> Sent:
+        """Leave a pool before its deadline (cancel the conditional order)."""
+        with self.node.store.engine.connect() as connection:
+            kept = pool_store.membership(connection, ref)
+        if kept is None:
+            raise NothingToDo(f"no pool membership {ref}")
+        transaction_id = ref.removeprefix(pools.REF_PREFIX).partition(":")[2]
+        env = self._request(
+            Action.CANCEL,
+            CancelMessage(order_id=ref, cancellation_reason_id="001"),
+            transaction_id=transaction_id,
+            bpp_id=kept["host_id"],
+            bpp_uri=await self._seller_url(kept["host_id"]),
+        )
+        return self._queue(transaction_id, [env])
 
     async def _seller_url(self, bpp_id: str) -> str:
         url = await self.directory.url_of(bpp_id)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
+from nacl.signing import VerifyKey
 from sqlalchemy.engine import Connection
 
 from supplymesh.adapters.catalog_cache import PULL_PREFIX as HOUSEKEEPING_PREFIX
@@ -85,14 +86,19 @@ class NodeService:
         store: NodeStore,
         identity: NodeIdentity,
         handlers: dict[Action, Handler],
+        *,
         clock: Callable[[], float] = time.time,
         horizon: float = DELIVERY_HORIZON_SECONDS,
+        peer_key: Callable[[str, str], VerifyKey | None] | None = None,
     ) -> None:
         self.store = store
         self.identity = identity
         self.handlers = handlers
         self.clock = clock
         self.horizon = horizon
+        # A peer's key from the verified-key cache (no I/O): handlers that check a peer's
+        # signed statements (a pool's outcome) use it.
+        self.peer_key = peer_key or (lambda _subscriber, _key_id: None)
 
     def now(self) -> datetime:
         """The clock as an aware datetime."""

@@ -40,7 +40,7 @@ from supplymesh.protocol.messages import (
     TrackMessage,
     UpdateMessage,
 )
-from supplymesh.services import wire
+from supplymesh.services import pools, wire
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 SELLER = "seller"
@@ -113,7 +113,32 @@ def on_search(
         items = [i for i in node.store.catalog(connection).values() if _matches(i, intent)]
     name = node.identity.display_name or node.identity.subscriber_id
     catalog = wire.catalog(node.identity.subscriber_id, name, items)
+    if not other_provider and since is None:
+        words = _words(intent)
+        offered = [
+            p
+            for p in pools.pool_items(node, connection)
+            if all(w in ((p.descriptor.name or "") if p.descriptor else "").lower() for w in words)
+        ]
+        if offered:
+            provider = catalog.providers[0] if catalog.providers else s.Provider()
+            catalog = msgspec.structs.replace(
+                catalog,
+                providers=(
+                    msgspec.structs.replace(provider, items=(*(provider.items or ()), *offered)),
+                ),
+            )
     return [node.reply(env, OnSearchMessage(catalog=catalog), now)]
+
+
+def _words(intent: s.Intent | None) -> list[str]:
+    if intent is None:
+        return []
+    return [
+        d.name.lower()
+        for d in (intent.descriptor, intent.item.descriptor if intent.item else None)
+        if d is not None and d.name
+    ]
 
 
 CATALOG_INC = "catalog_inc"
@@ -176,6 +201,12 @@ def on_select(
 ) -> list[Outgoing]:
     """A quote at public prices, with its breakup."""
     assert isinstance(env.message, OrderMessage)  # noqa: S101
+    if pools.joining(env.message.order) is not None:
+        return [
+            node.reply(
+                env, OptionalOrderMessage(order=pools.quote_pool(node, connection, env, now)), now
+            )
+        ]
     answer, _ = _quote(node, connection, env.message.order)
     return [node.reply(env, OptionalOrderMessage(order=answer), now)]
 
@@ -183,6 +214,10 @@ def on_select(
 def on_init(node: NodeService, connection: Connection, env: Envelope, now: float) -> list[Outgoing]:
     """The quote again with payment and cancellation terms, billing echoed."""
     assert isinstance(env.message, OrderMessage)  # noqa: S101
+    if pools.joining(env.message.order) is not None:
+        return [
+            node.reply(env, OrderMessage(order=pools.quote_pool(node, connection, env, now)), now)
+        ]
     answer, _ = _quote(node, connection, env.message.order)
     answer = s.Order(
         provider=answer.provider,
@@ -201,6 +236,9 @@ def on_confirm(
 ) -> list[Outgoing]:
     """Create the order, reserve its stock, and confirm it (once per transaction)."""
     assert isinstance(env.message, OrderMessage)  # noqa: S101
+    joined = pools.joining(env.message.order)
+    if joined is not None:
+        return pools.host_join(node, connection, env, joined, now)
     ctx = env.context
     existing = node.store.order_for(connection, str(ctx.transaction_id), SELLER)
     if existing is not None:
@@ -266,6 +304,13 @@ def on_status(
 ) -> list[Outgoing]:
     """The order's current state."""
     assert isinstance(env.message, StatusMessage)  # noqa: S101
+    if env.message.order_id.startswith(pools.REF_PREFIX):
+        order = node.store.order_by_id(connection, env.message.order_id, SELLER)
+        if order is None:  # still pending, or released
+            return pools.host_status(node, connection, env, env.message.order_id, now)
+        return [
+            node.reply(env, OrderMessage(order=wire.order(order, node.identity.subscriber_id)), now)
+        ]
     order = _order(node, connection, env.message.order_id)
     return [
         node.reply(env, OrderMessage(order=wire.order(order, node.identity.subscriber_id)), now)
@@ -335,6 +380,9 @@ def on_cancel(
 ) -> list[Outgoing]:
     """Cancel under the order's terms and release its stock."""
     assert isinstance(env.message, CancelMessage)  # noqa: S101
+    pooled = env.message.order_id.startswith(pools.REF_PREFIX)
+    if pooled and node.store.order_by_id(connection, env.message.order_id, SELLER) is None:
+        return pools.host_leave(node, connection, env, env.message.order_id, now)
     order = _order(node, connection, env.message.order_id)
     reason = env.message.cancellation_reason_id
     if env.message.descriptor is not None and env.message.descriptor.short_desc:
