@@ -151,8 +151,6 @@ class Inbox:
                     f"signed by {params.subscriber_id!r}, but the context's sender is "
                     f"{env.context.sender_id!r}",
                 )
-            if not action.is_callback:
-                check_fresh(env.context, datetime.fromtimestamp(now, UTC))
             self.node.service.check_addressed(env)
         except SignatureError as exc:
             raise _Refused(
@@ -164,6 +162,16 @@ class Inbox:
         if action.is_callback:
             late = await run_in_threadpool(self.node.service.is_late, env, now)
         return env, raw, params, late, via if not action.is_callback else None
+
+    def stale(self, env: Envelope) -> ProtocolError | None:
+        """Why a request is too old to act on, if it is (a duplicate of one we took is not)."""
+        if env.action.is_callback:
+            return None
+        try:
+            check_fresh(env.context, datetime.fromtimestamp(self.clock(), UTC))
+        except ProtocolError as exc:
+            return exc
+        return None
 
     async def handle(self, request: Request) -> Response:
         """POST /{action}: ACK, or a NACK with the reason; an unexpected fault is a 500 NACK."""
@@ -186,9 +194,10 @@ class Inbox:
         try:
             env, raw, params, late, via = await self.check(action, request)
             try:
+                stale = self.stale(env)
                 await run_in_threadpool(
                     lambda: self.node.service.receive(
-                        env, raw, sender=params.subscriber_id, late=late, via=via
+                        env, raw, sender=params.subscriber_id, late=late, via=via, refuse=stale
                     )
                 )
                 result = "late" if late else "ack"

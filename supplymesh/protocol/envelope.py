@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -17,7 +18,7 @@ import msgspec
 from supplymesh.protocol.ack import BecknError
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.codec import MAX_BODY_BYTES, convert, decode_json, encode_json
-from supplymesh.protocol.context import Context, ContextShape, to_shape
+from supplymesh.protocol.context import Context, ContextShape, format_timestamp, to_shape
 from supplymesh.protocol.errors import ErrorCode, LocalProtocolError, ProtocolError
 from supplymesh.protocol.messages import MESSAGE_TYPES, Message
 
@@ -176,3 +177,19 @@ def _kind(value: Any) -> str:
         float: "a number",
         bool: "a boolean",
     }.get(type(value), "null")
+
+
+def refresh_timestamp(raw: bytes, now: datetime) -> bytes:
+    """A request re-stamped ``now`` when its ttl has run out, else unchanged.
+
+    A request that waited in an outbox past its ttl (the peer was down) would be refused as
+    stale; sent again with a fresh timestamp and the same message_id, the peer takes it
+    once, or recognises it as a duplicate. Every other field stays as it was.
+    """
+    env = decode(raw)
+    expires = env.context.expires_at()
+    if env.action.is_callback or expires is None or expires > now + timedelta(seconds=5):
+        return raw
+    tree = dict(env.tree)
+    tree["context"] = {**tree["context"], "timestamp": format_timestamp(now)}
+    return encode_json(tree)

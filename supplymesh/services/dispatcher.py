@@ -15,6 +15,7 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -22,10 +23,14 @@ from starlette.concurrency import run_in_threadpool
 from supplymesh.adapters.node_store import Delivery, OutgoingMessage
 from supplymesh.adapters.peer_client import PeerAnswer, PeerUnreachable
 from supplymesh.protocol.ack import AckResult, parse_ack
+from supplymesh.protocol.envelope import refresh_timestamp
 from supplymesh.protocol.errors import ProtocolError, SignatureFailure
 from supplymesh.services.node import NodeService
 
 log = logging.getLogger("supplymesh.dispatcher")
+
+REFRESH_AFTER = 10.0
+"""A request still undelivered after this many seconds is re-stamped at each attempt."""
 
 
 class PeerTransport(Protocol):
@@ -104,12 +109,15 @@ class Dispatcher:
             )
             return
         url = message.peer_uri.rstrip("/") + "/" + message.action
+        body = message.body
+        if not message.action.startswith("on_") and now - message.created_at > REFRESH_AFTER:
+            body = refresh_timestamp(body, datetime.fromtimestamp(now, UTC))
         headers = {
             "Content-Type": "application/json",
-            "Authorization": self.node.identity.sign(message.body, now),
+            "Authorization": self.node.identity.sign(body, now),
         }
         try:
-            answer = await self.transport.post(url, message.body, headers, now)
+            answer = await self.transport.post(url, body, headers, now)
         except PeerUnreachable as exc:
             await self._failed(message, breaker, str(exc))
             return

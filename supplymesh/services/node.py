@@ -128,12 +128,21 @@ class NodeService:
                 raise ProtocolError(ErrorCode.ACTION_NOT_APPLICABLE, "this node does not sell")
 
     def receive(
-        self, env: Envelope, raw: bytes, *, sender: str, late: bool, via: str | None = None
+        self,
+        env: Envelope,
+        raw: bytes,
+        *,
+        sender: str,
+        late: bool,
+        via: str | None = None,
+        refuse: ProtocolError | None = None,
     ) -> None:
         """Apply one verified message; raises Duplicate (ACK it) or DomainError (NACK it).
 
         ``via`` is the URL of the gateway the request came through: its answers go back
-        through the same gateway (BECKN-006), which relays them to the buyer.
+        through the same gateway (BECKN-006), which relays them to the buyer. ``refuse`` is
+        raised unless the message is a duplicate: a stale request we already took is ACKed
+        again (its first ACK may have been lost), a new stale one is refused.
         """
         now = self.clock()
         ctx = env.context
@@ -153,6 +162,8 @@ class NodeService:
                 late=late,
                 now=now,
             )
+            if refuse is not None:
+                raise refuse
             if not str(ctx.transaction_id).startswith(HOUSEKEEPING_PREFIX):
                 self.store.touch_transaction(
                     connection,

@@ -422,6 +422,20 @@ def test_a_stale_context_timestamp_is_refused(seller: Seller) -> None:
     assert error["paths"] == "$.context.ttl"
 
 
+def test_a_request_already_taken_is_acked_again_even_when_stale(seller: Seller) -> None:
+    """The first ACK may have been lost: a stale copy of a message we took is ACKed, once."""
+    request = search(seller)
+    assert acked(post(seller, request))
+    mid = request["context"]["message_id"]
+    wait_until(lambda: seller.buyer.callbacks("on_search", mid) or None, 10, "on_search")
+    before = seller.snapshot()
+    old = datetime.fromtimestamp(time.time() - 600, UTC)
+    stale_copy = search(seller, timestamp=old, message_id=mid)
+    stale_copy["context"]["transaction_id"] = request["context"]["transaction_id"]
+    assert acked(post(seller, stale_copy))
+    assert seller.snapshot() == before
+
+
 def test_a_schema_fault_is_refused_with_its_path(seller: Seller) -> None:
     """items must be a list: 400 with the JSON path of the fault."""
     bad = body(seller, "select", {"order": {"provider": {"id": SELLER}, "items": "two sneakers"}})
