@@ -287,9 +287,11 @@ class Pool:
                 raise DomainError(
                     f"order {member.order_ref} already joined with other terms; leave first"
                 )
-        if not 1 <= member.quantity <= self.terms.max_per_member:
+        already = sum(m.quantity for m in self.members if m.member_id == member.member_id)
+        if member.quantity < 1 or already + member.quantity > self.terms.max_per_member:
             raise QuantityOverLimit(
-                f"a member asks 1 to {self.terms.max_per_member} units, not {member.quantity}"
+                f"a member asks 1 to {self.terms.max_per_member} units in all; "
+                f"{member.member_id} has {already} and asks {member.quantity} more"
             )
         if self.terms.max_total is not None and self.total + member.quantity > self.terms.max_total:
             raise PoolFull(

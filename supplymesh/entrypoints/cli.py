@@ -26,6 +26,7 @@ app.add_typer(cli_node.catalog_app, name="catalog")
 app.add_typer(cli_node.orders_app, name="orders")
 app.add_typer(cli_node.buy_app, name="buy")
 app.add_typer(cli_node.tx_app, name="tx")
+app.add_typer(cli_node.pool_app, name="pool")
 app.command("outbox")(cli_node.outbox_command)
 app.command("search")(cli_node.search_command)
 
@@ -38,11 +39,18 @@ def demo(
     keep_running: Annotated[
         bool, typer.Option("--keep-running", help="Leave the servers up; print URLs and tokens.")
     ] = False,
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="trade (default) or pool (30 consumers pool demand).")
+    ] = "trade",
+    consumers: Annotated[int, typer.Option("--consumers", min=1, max=200)] = 30,
 ) -> None:
     """A registry, a maker's node and a shop's node trading for real on this machine."""
     from supplymesh.entrypoints.demo import run
 
-    raise typer.Exit(run(directory, keep_running))
+    if scenario not in ("trade", "pool"):
+        typer.echo(f"error: --scenario is trade or pool, not {scenario!r}", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(run(directory, keep_running, scenario=scenario, consumers=consumers))
 
 
 app.command("sign")(cli_crypto.sign_command)

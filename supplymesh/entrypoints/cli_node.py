@@ -423,3 +423,82 @@ def _offers_table(tx: str, offers: list[dict[str, Any]]) -> Any:
             why + (" (late)" if offer["late"] else ""),
         )
     return table
+
+
+pool_app = typer.Typer(
+    help="Demand pools: one public, signed price table for everyone.", no_args_is_help=True
+)
+
+
+@pool_app.command("create")
+def pool_create(
+    home: Home,
+    item: Annotated[str, typer.Option("--item", help="The item id the pool makes.")],
+    tier: Annotated[list[str], typer.Option("--tier", help="MIN_QTY=UNIT_PRICE (repeatable).")],
+    deadline: Annotated[str, typer.Option("--deadline", help="RFC 3339, or +SECONDS from now.")],
+    spec: Annotated[
+        list[str] | None, typer.Option("--spec", help="NAME=VALUE (repeatable).")
+    ] = None,
+    max_per_member: Annotated[int, typer.Option("--max-per-member", min=1)] = 1000,
+    max_total: Annotated[int | None, typer.Option("--max-total", min=1)] = None,
+    close_when_top_tier: Annotated[bool, typer.Option("--close-when-top-tier")] = False,
+    promise_date: Annotated[str | None, typer.Option("--promise-date")] = None,
+) -> None:
+    """Open a pool on this (seller's) node; its tier table is signed and public."""
+    from datetime import UTC, datetime, timedelta
+
+    tiers = []
+    for spec_text in tier:
+        quantity, _, price = spec_text.partition("=")
+        if not quantity.isdigit() or not price:
+            raise _fail(f"--tier takes MIN_QTY=UNIT_PRICE, not {spec_text!r}")
+        tiers.append({"min_quantity": int(quantity), "unit_price": price})
+    if deadline.startswith("+") and deadline[1:].isdigit():
+        deadline = (datetime.now(UTC) + timedelta(seconds=int(deadline[1:]))).isoformat()
+    body = {
+        "item_id": item,
+        "tiers": tiers,
+        "deadline": deadline,
+        "spec": dict(s.split("=", 1) for s in spec or [] if "=" in s),
+        "max_per_member": max_per_member,
+        "max_total": max_total,
+        "close_when_top_tier": close_when_top_tier,
+        "promise_date": promise_date,
+    }
+    _print(_call(home, "POST", "/owner/pools", body))
+
+
+@pool_app.command("list")
+def pool_list(home: Home) -> None:
+    """The pools this node hosts, with members, totals and outcomes."""
+    _print(_call(home, "GET", "/owner/pools"))
+
+
+@pool_app.command("join")
+def pool_join(
+    home: Home,
+    seller: Annotated[str, typer.Option("--seller", help="The pool's host.")],
+    pool_id: Annotated[str, typer.Option("--pool", help="The pool id.")],
+    quantity: Annotated[int, typer.Option("--quantity", min=1)] = 1,
+) -> None:
+    """Join a pool seen in a search (its signed terms are checked first)."""
+    _print(
+        _call(
+            home,
+            "POST",
+            "/owner/memberships/join",
+            {"bpp_id": seller, "pool_id": pool_id, "quantity": quantity},
+        )
+    )
+
+
+@pool_app.command("leave")
+def pool_leave(home: Home, order_ref: Annotated[str, typer.Argument(help="pool:POOL:TX")]) -> None:
+    """Leave a pool before its deadline."""
+    _print(_call(home, "POST", "/owner/memberships/leave", {"order_ref": order_ref}))
+
+
+@pool_app.command("memberships")
+def pool_memberships(home: Home) -> None:
+    """This node's pool memberships: state, and any alarm its own checks raised."""
+    _print(_call(home, "GET", "/owner/memberships"))

@@ -393,7 +393,17 @@ class Buyer:
         return len(envelopes)
 
     async def join_pool(self, bpp_id: str, pool_id: str, quantity: int) -> Sent:
-        """Join a seller's pool: check its signed terms, commit, and send the conditional order."""
+        """Join a seller's pool: check its signed terms, commit, and send the conditional order.
+
+        Joining a pool this node is already in (joining or pending) changes nothing.
+        """
+        with self.node.store.engine.connect() as connection:
+            for kept in pool_store.memberships(connection, pool_id):
+                if kept["host_id"] == bpp_id and kept["state"] in ("joining", "pending"):
+                    transaction_id = (
+                        kept["order_ref"].removeprefix(pools.REF_PREFIX).partition(":")[2]
+                    )
+                    return Sent(transaction_id=transaction_id, message_id="", peers=(bpp_id,))
         offer = self._pool_offer(bpp_id, pool_id)
         terms = PoolTerms.from_canonical(str(offer.get("terms")).encode())
         signature = base64.b64decode(str(offer.get("terms_signature")))
