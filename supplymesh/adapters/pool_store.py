@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Column, Float, String, Table, Text, and_, insert, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from supplymesh.adapters.node_store import metadata
-from supplymesh.domain.pools import Pool
+from supplymesh.domain.pools import Member, Pool
 
 pools = Table(
     "pools",
@@ -20,6 +34,16 @@ pools = Table(
     Column("state", String(16), nullable=False),
     Column("deadline", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+pool_members = Table(
+    "pool_members",
+    metadata,
+    Column("order_ref", String(255), primary_key=True),
+    Column("pool_id", String(255), nullable=False),
+    Column("member_id", String(255), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("commitment", String(64), nullable=False),
+    Column("joined_at", Float, nullable=False),
 )
 pool_memberships = Table(
     "pool_memberships",
@@ -46,8 +70,9 @@ _HOSTED = msgspec.json.Decoder(HostedPool)
 
 
 def save_pool(connection: Connection, hosted: HostedPool, now: float) -> None:
-    """Insert or replace a hosted pool."""
-    body = msgspec.json.encode(hosted).decode()
+    """Insert or replace a hosted pool's terms, state and outcome (members live in their table)."""
+    header = replace(hosted, pool=replace(hosted.pool, members=()))
+    body = msgspec.json.encode(header).decode()
     values = {
         "body": body,
         "state": hosted.pool.state.value,
@@ -61,13 +86,90 @@ def save_pool(connection: Connection, hosted: HostedPool, now: float) -> None:
         connection.execute(insert(pools).values(pool_id=hosted.pool.terms.pool_id, **values))
 
 
-def load_pool(connection: Connection, pool_id: str, *, lock: bool = False) -> HostedPool | None:
-    """A hosted pool by id (``lock``: hold its row on PostgreSQL until the transaction ends)."""
+def load_pool(
+    connection: Connection, pool_id: str, *, lock: bool = False, members: bool = False
+) -> HostedPool | None:
+    """A hosted pool by id (``lock``: hold its row on PostgreSQL until the transaction ends;
+    ``members``: with every member, for closing and proofs)."""
     query = select(pools.c.body).where(pools.c.pool_id == pool_id)
     if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update()
     body = connection.execute(query).scalar_one_or_none()
-    return _HOSTED.decode(body) if body is not None else None
+    if body is None:
+        return None
+    hosted = _HOSTED.decode(body)
+    if not members:
+        return hosted
+    rows = connection.execute(
+        select(pool_members)
+        .where(pool_members.c.pool_id == pool_id)
+        .order_by(pool_members.c.joined_at)
+    ).mappings()
+    return replace(hosted, pool=replace(hosted.pool, members=tuple(_member(r) for r in rows)))
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        member_id=row["member_id"],
+        order_ref=row["order_ref"],
+        quantity=row["quantity"],
+        commitment=bytes.fromhex(row["commitment"]),
+        joined_at=datetime.fromtimestamp(row["joined_at"], UTC),
+    )
+
+
+def totals(
+    connection: Connection, pool_id: str, member_id: str | None = None
+) -> tuple[int, int, int]:
+    """(units in the pool, members' orders, units of ``member_id``'s orders)."""
+    units, count = connection.execute(
+        select(func.coalesce(func.sum(pool_members.c.quantity), 0), func.count()).where(
+            pool_members.c.pool_id == pool_id
+        )
+    ).one()
+    mine = 0
+    if member_id is not None:
+        mine = connection.execute(
+            select(func.coalesce(func.sum(pool_members.c.quantity), 0)).where(
+                and_(pool_members.c.pool_id == pool_id, pool_members.c.member_id == member_id)
+            )
+        ).scalar_one()
+    return int(units), int(count), int(mine)
+
+
+def member(connection: Connection, order_ref: str) -> Member | None:
+    """A member's order by its reference."""
+    row = (
+        connection.execute(select(pool_members).where(pool_members.c.order_ref == order_ref))
+        .mappings()
+        .first()
+    )
+    return _member(row) if row is not None else None
+
+
+def add_member(connection: Connection, pool_id: str, joined: Member) -> None:
+    """Record a member's order in a pool."""
+    connection.execute(
+        insert(pool_members).values(
+            order_ref=joined.order_ref,
+            pool_id=pool_id,
+            member_id=joined.member_id,
+            quantity=joined.quantity,
+            commitment=joined.commitment.hex(),
+            joined_at=joined.joined_at.timestamp(),
+        )
+    )
+
+
+def remove_member(connection: Connection, pool_id: str, order_ref: str) -> bool:
+    """Forget a member's order; True if it was there."""
+    return bool(
+        connection.execute(
+            delete(pool_members).where(
+                and_(pool_members.c.pool_id == pool_id, pool_members.c.order_ref == order_ref)
+            )
+        ).rowcount
+    )
 
 
 def due_pools(connection: Connection, now: float) -> list[str]:

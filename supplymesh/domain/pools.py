@@ -266,37 +266,21 @@ class Pool:
         return sum(m.quantity for m in self.members)
 
     def _open_at(self, at: datetime) -> None:
-        if self.state is not PoolState.OPEN:
-            raise PoolClosed(f"pool {self.terms.pool_id} is {self.state.value}")
-        if at >= self.terms.deadline:
-            raise PoolClosed(
-                f"pool {self.terms.pool_id} closed at {self.terms.deadline.isoformat()}"
-            )
+        check_open(self.terms, self.state, at)
 
     def join(self, member: Member) -> Pool:
         """Add a member; the same order again is a no-op, a changed one is refused."""
-        self._open_at(member.joined_at)
-        for existing in self.members:
-            if existing.order_ref == member.order_ref:
-                if (existing.member_id, existing.quantity, existing.commitment) == (
-                    member.member_id,
-                    member.quantity,
-                    member.commitment,
-                ):
-                    return self
-                raise DomainError(
-                    f"order {member.order_ref} already joined with other terms; leave first"
-                )
+        existing = next((m for m in self.members if m.order_ref == member.order_ref), None)
         already = sum(m.quantity for m in self.members if m.member_id == member.member_id)
-        if member.quantity < 1 or already + member.quantity > self.terms.max_per_member:
-            raise QuantityOverLimit(
-                f"a member asks 1 to {self.terms.max_per_member} units in all; "
-                f"{member.member_id} has {already} and asks {member.quantity} more"
-            )
-        if self.terms.max_total is not None and self.total + member.quantity > self.terms.max_total:
-            raise PoolFull(
-                f"pool {self.terms.pool_id} has room for {self.terms.max_total - self.total} more"
-            )
+        if not admit(
+            self.terms,
+            state=self.state,
+            total=self.total,
+            already=already,
+            existing=existing,
+            member=member,
+        ):
+            return self
         return replace(self, members=(*self.members, member))
 
     def leave(self, order_ref: str, at: datetime) -> Pool:
@@ -335,11 +319,58 @@ class Pool:
 
     def proof_for(self, order_ref: str) -> tuple[merkle.ProofStep, ...]:
         """A member's inclusion proof."""
-        member = next((m for m in self.members if m.order_ref == order_ref), None)
-        if member is None:
+        proofs = self.proofs()
+        if order_ref not in proofs:
             raise DomainError(f"order {order_ref} is not in pool {self.terms.pool_id}")
+        return proofs[order_ref]
+
+    def proofs(self) -> dict[str, tuple[merkle.ProofStep, ...]]:
+        """Every member's inclusion proof, from one tree."""
         leaves = self.leaves()
-        return merkle.proof(leaves, leaves.index(member.commitment))
+        all_proofs = merkle.proofs(leaves)
+        where = {commitment: index for index, commitment in enumerate(leaves)}
+        return {m.order_ref: all_proofs[where[m.commitment]] for m in self.members}
+
+
+def check_open(terms: PoolTerms, state: PoolState, at: datetime) -> None:
+    """Refuse a join or leave once the pool is closed or its deadline has come."""
+    if state is not PoolState.OPEN:
+        raise PoolClosed(f"pool {terms.pool_id} is {state.value}")
+    if at >= terms.deadline:
+        raise PoolClosed(f"pool {terms.pool_id} closed at {terms.deadline.isoformat()}")
+
+
+def admit(
+    terms: PoolTerms,
+    *,
+    state: PoolState,
+    total: int,
+    already: int,
+    existing: Member | None,
+    member: Member,
+) -> bool:
+    """May ``member`` join? False for an exact duplicate (a no-op); raises when refused.
+
+    ``total`` is the pool's units so far, ``already`` this member's units in other orders,
+    ``existing`` the order with the same reference, if any.
+    """
+    check_open(terms, state, member.joined_at)
+    if existing is not None:
+        if (existing.member_id, existing.quantity, existing.commitment) == (
+            member.member_id,
+            member.quantity,
+            member.commitment,
+        ):
+            return False
+        raise DomainError(f"order {member.order_ref} already joined with other terms; leave first")
+    if member.quantity < 1 or already + member.quantity > terms.max_per_member:
+        raise QuantityOverLimit(
+            f"a member asks 1 to {terms.max_per_member} units in all; "
+            f"{member.member_id} has {already} and asks {member.quantity} more"
+        )
+    if terms.max_total is not None and total + member.quantity > terms.max_total:
+        raise PoolFull(f"pool {terms.pool_id} has room for {terms.max_total - total} more")
+    return True
 
 
 def check_outcome(

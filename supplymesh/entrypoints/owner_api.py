@@ -294,7 +294,7 @@ class LeaveRequest(msgspec.Struct, frozen=True):
     order_ref: str
 
 
-def _pool_view(hosted: HostedPool) -> dict[str, Any]:
+def _pool_view(hosted: HostedPool, units: int, count: int) -> dict[str, Any]:
     pool = hosted.pool
     terms = pool.terms
     outcome = pool.outcome
@@ -307,8 +307,8 @@ def _pool_view(hosted: HostedPool) -> dict[str, Any]:
         ],
         "deadline": terms.deadline.isoformat(),
         "state": pool.state.value,
-        "members": len(pool.members),
-        "total": pool.total,
+        "members": count,
+        "total": units,
         "outcome": None
         if outcome is None
         else {
@@ -344,10 +344,13 @@ async def hosted_pools(node: Node, request: Request) -> Response:
                 close_when_top_tier=order.close_when_top_tier,
             )
         )
-        return _json(_pool_view(hosted))
+        return _json(_pool_view(hosted, 0, 0))
     with node.service.store.engine.connect() as connection:
-        listing = pool_store.all_pools(connection)
-    return _json([_pool_view(h) for h in listing])
+        views = []
+        for hosted in pool_store.all_pools(connection):
+            units, count, _ = pool_store.totals(connection, hosted.pool.terms.pool_id)
+            views.append(_pool_view(hosted, units, count))
+    return _json(views)
 
 
 async def pool_membership(node: Node, request: Request) -> Response:

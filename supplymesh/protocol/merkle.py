@@ -68,6 +68,23 @@ def proof(commitments: Sequence[bytes], index: int) -> tuple[ProofStep, ...]:
     return tuple(steps)
 
 
+def proofs(commitments: Sequence[bytes]) -> list[tuple[ProofStep, ...]]:
+    """The inclusion proof of every leaf, from one pass over the tree."""
+    if not commitments:
+        return []
+    levels = _levels(commitments)[:-1]
+    result = []
+    for index in range(len(commitments)):
+        steps, position = [], index
+        for level in levels:
+            sibling = position ^ 1
+            if sibling < len(level):
+                steps.append(ProofStep(level[sibling], sibling_is_left=sibling < position))
+            position //= 2
+        result.append(tuple(steps))
+    return result
+
+
 def verify(commitment: bytes, steps: Sequence[ProofStep], expected_root: bytes) -> bool:
     """True when ``commitment`` is a leaf of the tree whose root is ``expected_root``."""
     node = leaf_hash(commitment)

@@ -39,6 +39,8 @@ from supplymesh.domain.pools import (
     PoolState,
     PoolTerms,
     Tier,
+    admit,
+    check_open,
     check_outcome,
     commitment,
 )
@@ -129,11 +131,12 @@ def pool_items(node: NodeService, connection: Connection) -> list[s.Item]:
         if pool.state is not PoolState.OPEN:
             continue
         terms = pool.terms
+        units, count, _ = pool_store.totals(connection, terms.pool_id)
         items.append(
             s.Item(
                 id=terms.item_id,
                 descriptor=s.Descriptor(
-                    name=f"{terms.item_id} (pool {terms.pool_id}, {len(pool.members)} members)"
+                    name=f"{terms.item_id} (pool {terms.pool_id}, {count} members)"
                 ),
                 price=wire.price(terms.tiers[0].unit_price, terms.currency),
                 tags=(
@@ -143,7 +146,7 @@ def pool_items(node: NodeService, connection: Connection) -> list[s.Item]:
                         terms=terms.canonical().decode(),
                         terms_signature=_b64(hosted.terms_signature),
                         host_key_id=node.identity.unique_key_id,
-                        total=str(pool.total),
+                        total=str(units),
                     ),
                 ),
             )
@@ -178,20 +181,30 @@ def host_join(
     if len(chosen) != 1 or chosen[0][0] != hosted.pool.terms.item_id:
         raise DomainError(f"a pool order is for {hosted.pool.terms.item_id} alone")
     ctx = env.context
-    member = Member(
+    joined_member = Member(
         member_id=str(ctx.bap_id),
         order_ref=str(ctx.transaction_id),
         quantity=chosen[0][1],
         commitment=digest,
         joined_at=datetime.fromtimestamp(now, UTC),
     )
-    pool = hosted.pool.join(member)
-    pool_store.save_pool(connection, replace(hosted, pool=pool), now)
-    return [node.reply(env, OrderMessage(order=_pending(pool, member)), now)]
+    units, _, already = pool_store.totals(connection, pool_id, joined_member.member_id)
+    existing = pool_store.member(connection, joined_member.order_ref)
+    if admit(
+        hosted.pool.terms,
+        state=hosted.pool.state,
+        total=units,
+        already=already,
+        existing=existing,
+        member=joined_member,
+    ):
+        pool_store.add_member(connection, pool_id, joined_member)
+        units += joined_member.quantity
+    order = _pending(hosted.pool.terms, joined_member, units)
+    return [node.reply(env, OrderMessage(order=order), now)]
 
 
-def _pending(pool: Pool, member: Member) -> s.Order:
-    terms = pool.terms
+def _pending(terms: PoolTerms, member: Member, total: int) -> s.Order:
     return s.Order(
         id=order_ref(terms.pool_id, member.order_ref),
         status=PENDING,
@@ -202,7 +215,7 @@ def _pending(pool: Pool, member: Member) -> s.Order:
                 quantity=s.ItemQuantity(selected=s.QuantityValue(count=member.quantity)),
             ),
         ),
-        tags=(_tag(POOL_TAG, pool_id=terms.pool_id, total=str(pool.total)),),
+        tags=(_tag(POOL_TAG, pool_id=terms.pool_id, total=str(total)),),
     )
 
 
@@ -266,14 +279,14 @@ def host_leave(
     hosted = pool_store.load_pool(connection, pool_id, lock=True)
     if hosted is None:
         raise UnknownPool(f"no pool {pool_id!r} here")
-    member = next((m for m in hosted.pool.members if m.order_ref == transaction_id), None)
-    pool = hosted.pool.leave(transaction_id, datetime.fromtimestamp(now, UTC))
-    pool_store.save_pool(connection, replace(hosted, pool=pool), now)
+    check_open(hosted.pool.terms, hosted.pool.state, datetime.fromtimestamp(now, UTC))
+    pool_store.remove_member(connection, pool_id, transaction_id)
+    terms = hosted.pool.terms
     order = s.Order(
         id=ref,
         status="Cancelled",
-        provider=s.Provider(id=pool.terms.host_id),
-        items=(s.Item(id=pool.terms.item_id),) if member is None else _pending(pool, member).items,
+        provider=s.Provider(id=terms.host_id),
+        items=(s.Item(id=terms.item_id),),
     )
     return [node.reply(env, OrderMessage(order=order), now)]
 
@@ -286,13 +299,14 @@ def host_status(
     hosted = pool_store.load_pool(connection, pool_id)
     if hosted is None:
         raise UnknownPool(f"no pool {pool_id!r} here")
-    member = next((m for m in hosted.pool.members if m.order_ref == transaction_id), None)
-    if member is None:
+    joined = pool_store.member(connection, transaction_id)
+    if joined is None:
         order = s.Order(
             id=ref, status="Cancelled", provider=s.Provider(id=hosted.pool.terms.host_id)
         )
     else:
-        order = _pending(hosted.pool, member)
+        units, _, _ = pool_store.totals(connection, pool_id)
+        order = _pending(hosted.pool.terms, joined, units)
     return [node.reply(env, OrderMessage(order=order), now)]
 
 
@@ -309,19 +323,28 @@ def close_due(node: NodeService) -> int:
         candidates = pool_store.due_pools(connection, now)
     for pool_id in candidates:
         with node.store.engine.begin() as connection:
-            hosted = pool_store.load_pool(connection, pool_id, lock=True)
+            hosted = pool_store.load_pool(connection, pool_id, lock=True, members=True)
             if hosted is None or not hosted.pool.due(at):
                 continue
             pool = hosted.pool.close(at, node.identity.signing)
             pool_store.save_pool(connection, replace(hosted, pool=pool), now)
+            proofs = pool.proofs()
             for member in pool.members:
-                _tell_member(node, connection, pool, member, now)
+                _tell_member(
+                    node, connection, pool, member, proof=proofs[member.order_ref], now=now
+                )
             closed += 1
     return closed
 
 
 def _tell_member(
-    node: NodeService, connection: Connection, pool: Pool, member: Member, now: float
+    node: NodeService,
+    connection: Connection,
+    pool: Pool,
+    member: Member,
+    *,
+    proof: tuple[merkle.ProofStep, ...],
+    now: float,
 ) -> None:
     outcome = pool.outcome
     assert outcome is not None  # noqa: S101 - a closed pool has its outcome
@@ -330,15 +353,13 @@ def _tell_member(
     about = node.store.first_incoming(connection, member.order_ref, Action.CONFIRM.value)
     if about is None:
         return
-    proof = json.dumps(
-        [[step.sibling.hex(), step.sibling_is_left] for step in pool.proof_for(member.order_ref)]
-    )
+    proof_text = json.dumps([[step.sibling.hex(), step.sibling_is_left] for step in proof])
     tags = (
         _tag(
             OUTCOME_TAG,
             outcome=outcome.canonical().decode(),
             outcome_signature=_b64(outcome.signature),
-            proof=proof,
+            proof=proof_text,
         ),
     )
     if outcome.state is PoolState.FILLED and outcome.unit_price is not None:

@@ -25,6 +25,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_pools_due", "pools", ["state", "deadline"])
     op.create_table(
+        "pool_members",
+        sa.Column("order_ref", sa.String(255), primary_key=True),
+        sa.Column("pool_id", sa.String(255), nullable=False),
+        sa.Column("member_id", sa.String(255), nullable=False),
+        sa.Column("quantity", sa.Integer, nullable=False),
+        sa.Column("commitment", sa.String(64), nullable=False),
+        sa.Column("joined_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_pool_members_pool", "pool_members", ["pool_id", "member_id"])
+    op.create_table(
         "pool_memberships",
         sa.Column("order_ref", sa.String(255), primary_key=True),
         sa.Column("pool_id", sa.String(255), nullable=False),
@@ -38,5 +48,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("pool_memberships")
+    op.drop_index("ix_pool_members_pool", "pool_members")
+    op.drop_table("pool_members")
     op.drop_index("ix_pools_due", "pools")
     op.drop_table("pools")
