@@ -3,8 +3,9 @@
 The buyer's node ranks; nothing a seller sends can buy a place. Each criterion is scored in
 [0, 1] against the other offers of the same search (min-max: the best offer on a criterion
 scores 1, the worst 0; all equal scores 1); an offer that does not state a criterion scores 0
-on it. The total is the weighted mean of the criterion scores, and ties are broken by price,
-then by seller and item id, so the same offers and weights always give the same order.
+on it, and so does one stating a value off any scale (infinite, or a negative amount). The
+total is the weighted mean of the criterion scores, and ties are broken by price, then by
+seller and item id, so the same offers and weights always give the same order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+
+from supplymesh.domain.demand import fits
 
 
 class Criterion(enum.StrEnum):
@@ -109,17 +112,31 @@ class Ranked:
 
 
 def _raw(offer: Offer, criterion: Criterion, wanted: Mapping[str, str]) -> float | None:
+    value: float | None
     if criterion is Criterion.PRICE:
-        return float(offer.unit_price)
-    if criterion is Criterion.DELIVERY:
-        return offer.delivery_days
-    if criterion is Criterion.DISTANCE:
-        return offer.distance_km
-    if criterion is Criterion.RATING:
-        return offer.rating
+        value = float(offer.unit_price)
+    elif criterion is Criterion.DELIVERY:
+        value = offer.delivery_days
+    elif criterion is Criterion.DISTANCE:
+        value = offer.distance_km
+    elif criterion is Criterion.RATING:
+        value = offer.rating
+    else:
+        return _matched(offer, wanted)
+    # A seller's absurd number (a 400-digit price is a valid DecimalValue, and becomes inf as a
+    # float; a negative price) would stretch or break the min-max scale, turning every offer's
+    # score into NaN: it counts as not stated instead, and spoils no one else's score.
+    if value is None or not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+def _matched(offer: Offer, wanted: Mapping[str, str]) -> float | None:
     if not wanted:
         return None
-    matched = sum(1 for k, v in wanted.items() if offer.attributes.get(k, "").lower() == v.lower())
+    matched = sum(
+        1 for k, v in wanted.items() if k in offer.attributes and fits(offer.attributes[k], v)
+    )
     return matched / len(wanted)
 
 

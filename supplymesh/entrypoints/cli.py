@@ -29,6 +29,7 @@ app.add_typer(cli_node.tx_app, name="tx")
 app.add_typer(cli_node.pool_app, name="pool")
 app.command("outbox")(cli_node.outbox_command)
 app.command("search")(cli_node.search_command)
+app.command("demand")(cli_node.demand_command)
 
 
 @app.command("demo")

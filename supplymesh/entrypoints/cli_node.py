@@ -358,12 +358,6 @@ def search_command(
     ] = 5.0,
 ) -> None:
     """Search the market and show the offers ranked by your weights as they arrive."""
-    import time
-    from urllib.parse import urlencode
-
-    from rich.console import Console
-    from rich.live import Live
-
     from supplymesh.domain.ranking import WeightsError, parse_weights
 
     if weights:
@@ -373,6 +367,16 @@ def search_command(
             raise _fail(str(exc)) from None
     wanted = [w for w in want or [] if ":" in w]
     tx = _call(home, "POST", "/owner/search", {"text": query})["transaction_id"]
+    _show_offers(home, tx, weights, wanted, wait)
+
+
+def _show_offers(home: Path, tx: str, weights: str, wanted: list[str], wait: float) -> None:
+    import time
+    from urllib.parse import urlencode
+
+    from rich.console import Console
+    from rich.live import Live
+
     params = urlencode([("weights", weights), *(("want", w) for w in wanted)])
     path = f"/owner/transactions/{tx}/offers?{params}"
     console = Console()
@@ -388,6 +392,35 @@ def search_command(
             f"no offers in {wait:.0f} s (transaction {tx}); late answers are kept: "
             f"supplymesh tx show {home} {tx}"
         )
+
+
+def demand_command(
+    home: Home,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    spec: Annotated[
+        list[str] | None, typer.Option("--spec", help="NAME=VALUE (repeatable).")
+    ] = None,
+    quantity: Annotated[int, typer.Option("--quantity", min=1)] = 1,
+    max_price: Annotated[
+        str | None, typer.Option("--max-price", help="Unit price ceiling.")
+    ] = None,
+    needed_by: Annotated[str | None, typer.Option("--needed-by", help="YYYY-MM-DD.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Free text.")] = None,
+    weights: Annotated[str, typer.Option("--weights")] = "",
+    wait: Annotated[float, typer.Option("--wait", min=0.5)] = 5.0,
+) -> None:
+    """Tell makers what you want made (C2M); their offers, ranked by your weights, as they come."""
+    pairs = dict(item.split("=", 1) for item in spec or [] if "=" in item)
+    body = {
+        "category": category,
+        "spec": pairs,
+        "quantity": quantity,
+        "price_ceiling": max_price,
+        "needed_by": needed_by,
+        "text": text,
+    }
+    tx = _call(home, "POST", "/owner/demand", body)["transaction_id"]
+    _show_offers(home, tx, weights, [f"{k}:{v}" for k, v in pairs.items()], wait)
 
 
 def _offers_table(tx: str, offers: list[dict[str, Any]]) -> Any:

@@ -184,6 +184,9 @@ class _GatewayHttp:
         except ProtocolError as exc:
             status = 413 if exc.code is ErrorCode.BODY_TOO_LARGE else 400
             return _nack(exc, status, self.realm)
+        except RegistryError as exc:
+            error = ProtocolError(ErrorCode.INTERNAL_ERROR, f"no registry answered ({exc}); retry")
+            return _nack(error, 503, self.realm)
         log.info("search fanned out to %d sellers", count)
         return Response(ACK, media_type=JSON)
 

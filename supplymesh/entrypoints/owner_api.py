@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ from starlette.routing import Route
 from supplymesh.adapters import pool_store
 from supplymesh.adapters.pool_store import HostedPool
 from supplymesh.domain.catalog import CatalogItem
+from supplymesh.domain.demand import Demand
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.orders import OrderState
 from supplymesh.domain.ranking import DEFAULT_WEIGHTS, Criterion, parse_gps, parse_weights
@@ -69,6 +70,15 @@ class SearchRequest(msgspec.Struct, frozen=True):
     text: str | None = None
     category: str | None = None
     city: str | None = None
+
+
+class DemandRequest(msgspec.Struct, frozen=True):
+    category: str | None = None
+    spec: dict[str, str] = {}
+    quantity: int = 1
+    price_ceiling: str | None = None
+    needed_by: str | None = None
+    text: str | None = None
 
 
 class SelectRequest(msgspec.Struct, frozen=True):
@@ -193,6 +203,19 @@ async def buy(node: Node, request: Request) -> Response:
         if action == "search":
             query = _body(raw, SearchRequest)
             sent = await node.buyer.search(query.text, query.category, query.city)
+        elif action == "demand":
+            asked = _body(raw, DemandRequest)
+            try:
+                wanted = Demand(
+                    category=asked.category,
+                    spec=asked.spec,
+                    quantity=asked.quantity,
+                    price_ceiling=Decimal(asked.price_ceiling) if asked.price_ceiling else None,
+                    needed_by=date.fromisoformat(asked.needed_by) if asked.needed_by else None,
+                )
+            except (ArithmeticError, ValueError) as exc:
+                raise ValueError(f"bad demand: {exc}") from None
+            sent = await node.buyer.publish_demand(wanted, asked.text)
         elif action == "select":
             chosen = _body(raw, SelectRequest)
             sent = await node.buyer.select(

@@ -20,6 +20,7 @@ from nacl.signing import VerifyKey
 from sqlalchemy.engine import Connection
 
 from supplymesh.adapters import catalog_cache, pool_store
+from supplymesh.domain.demand import Demand
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.orders import Order, OrderState
 from supplymesh.domain.pools import PoolTerms
@@ -42,6 +43,7 @@ from supplymesh.protocol.messages import (
     UpdateMessage,
 )
 from supplymesh.services import pools, wire
+from supplymesh.services.demand import demand_intent
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 BUYER = "buyer"
@@ -331,6 +333,14 @@ class Buyer:
             item=s.Item(descriptor=s.Descriptor(name=text)) if text else None,
             category=s.Category(id=category) if category else None,
         )
+        return await self.broadcast(intent, city)
+
+    async def publish_demand(self, wanted: Demand, text: str | None = None) -> Sent:
+        """Send a consumer's own demand (C2M) to every maker of the market."""
+        return await self.broadcast(demand_intent(wanted, text))
+
+    async def broadcast(self, intent: s.Intent, city: str | None = None) -> Sent:
+        """A search with ``intent`` through a live gateway, else to every seller directly."""
         tx, mid = str(uuid.uuid4()), str(uuid.uuid4())
         gateway = await self.directory.live_gateway()
         if gateway is not None:

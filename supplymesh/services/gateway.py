@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from nacl.signing import VerifyKey
 
 from supplymesh.adapters.peer_client import PeerAnswer, PeerUnreachable
+from supplymesh.adapters.registry_client import RegistryError
 from supplymesh.protocol import signing
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.context import check_fresh, require
@@ -102,14 +103,28 @@ class Gateway:
         cached = self._markets.get((domain, city))
         if cached is not None and now - cached[0] < self.market_ttl:
             return cached[1]
-        sellers = await self.sellers(domain, city)
+        try:
+            sellers = await self.sellers(domain, city)
+        except RegistryError as exc:
+            if cached is None:
+                raise
+            # Every registry down: the sellers we last saw beat refusing every search.
+            log.warning(
+                "no registry answered (%s); using the sellers of %s/%s looked up %.0f s ago",
+                exc,
+                domain,
+                city,
+                now - cached[0],
+            )
+            return cached[1]
         self._markets[(domain, city)] = (now, sellers)
         return sellers
 
     async def search(self, raw: bytes, authorization: str) -> int:
         """Check a buyer's search and start its fan-out; returns how many sellers it goes to.
 
-        Raises SignatureError / ProtocolError for the caller to NACK.
+        Raises SignatureError / ProtocolError for the caller to NACK, and RegistryError when no
+        registry answers and the market's sellers were never looked up.
         """
         env = await self._verified(raw, authorization, Action.SEARCH)
         check_fresh(env.context, datetime.fromtimestamp(self.clock(), UTC))
@@ -149,7 +164,7 @@ class Gateway:
                         self.seller_timeout,
                     )
                 except (PeerUnreachable, TimeoutError) as exc:
-                    log.info("search to %s failed: %s", seller_id, exc or "timed out")
+                    log.info("search to %s failed: %s", seller_id, str(exc) or "timed out")
                     return
                 self.forwarded += 1
                 if answer.status >= 300:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from supplymesh.adapters.catalog_cache import changed_since
 from supplymesh.domain.catalog import CatalogItem, Quote, build_quote
+from supplymesh.domain.demand import Demand, can_make
 from supplymesh.domain.errors import DomainError, IllegalTransition, UnknownItem
 from supplymesh.domain.orders import (
     DEFAULT_CANCELLATION_TERMS,
@@ -40,7 +41,7 @@ from supplymesh.protocol.messages import (
     TrackMessage,
     UpdateMessage,
 )
-from supplymesh.services import pools, wire
+from supplymesh.services import demand, pools, wire
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 SELLER = "seller"
@@ -105,10 +106,17 @@ def on_search(
         and intent.provider.id not in (None, node.identity.subscriber_id)
     )
     items: list[CatalogItem]
+    wanted = demand.demand_of(intent)
     if other_provider:
         items = []
     elif since is not None:
         items = changed_since(connection, since)
+    elif wanted is not None:
+        return [
+            node.reply(
+                env, OnSearchMessage(catalog=_made_to_order(node, connection, wanted, now)), now
+            )
+        ]
     else:
         items = [i for i in node.store.catalog(connection).values() if _matches(i, intent)]
     name = node.identity.display_name or node.identity.subscriber_id
@@ -129,6 +137,32 @@ def on_search(
                 ),
             )
     return [node.reply(env, OnSearchMessage(catalog=catalog), now)]
+
+
+def _made_to_order(
+    node: NodeService, connection: Connection, wanted: Demand, now: float
+) -> s.Catalog:
+    """Made-to-order offers for a consumer's demand, and open pools for the same items."""
+    today = datetime.fromtimestamp(now, UTC).date()
+    offers = [
+        offer
+        for item in node.store.catalog(connection).values()
+        if (offer := can_make(item, wanted, today)) is not None
+    ]
+    made = [demand.offer_item(offer) for offer in offers]
+    ids = {offer.item.id for offer in offers}
+    pooled = [p for p in pools.pool_items(node, connection) if p.id in ids]
+    name = node.identity.display_name or node.identity.subscriber_id
+    return s.Catalog(
+        descriptor=s.Descriptor(name=name),
+        providers=(
+            s.Provider(
+                id=node.identity.subscriber_id,
+                descriptor=s.Descriptor(name=name),
+                items=(*made, *pooled),
+            ),
+        ),
+    )
 
 
 def _words(intent: s.Intent | None) -> list[str]:
