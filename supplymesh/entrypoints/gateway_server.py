@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -91,7 +91,12 @@ def create_app(settings: GatewaySettings) -> Starlette:
         url=settings.public_url,
         signing=signing_pair,
     )
-    registry = RegistryClient(settings.registries, cache=FileKeyCache(home / "key-cache.json"))
+    registry = RegistryClient(
+        settings.registries,
+        cache=FileKeyCache(home / "key-cache.json"),
+        # A participant that subscribed a moment after a miss should not wait a minute.
+        negative_ttl=timedelta(seconds=5),
+    )
     peers = HttpPeerClient(timeout=settings.seller_timeout)
 
     async def sellers(domain: str, city: str | None) -> list[tuple[str, str]]:

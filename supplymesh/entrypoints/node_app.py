@@ -44,6 +44,8 @@ class RegistryDirectory:
 
     async def live_gateway(self) -> str | None:
         """The first configured gateway whose /health answers within a second."""
+        if not self.gateways:
+            return None
         async with httpx.AsyncClient(timeout=1.0) as probe:
             for url in self.gateways:
                 try:

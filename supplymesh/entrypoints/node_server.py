@@ -114,6 +114,11 @@ class Inbox:
                     ErrorCode.UNKNOWN_SENDER, f"{gateway_id} is not a gateway on our registries"
                 ),
                 401,
+                {
+                    "Proxy-Authenticate": signing.authenticate_challenge(
+                        self.node.config.subscriber_id
+                    )
+                },
             )
         return record.subscriber_url
 

@@ -283,6 +283,7 @@ class Buyer:
         bpp_id: str | None = None,
         bpp_uri: str | None = None,
         message_id: str | None = None,
+        city: str | None = None,
     ) -> Envelope:
         identity = self.node.identity
         ctx = new_context(
@@ -291,7 +292,7 @@ class Buyer:
             domain=identity.domain,
             bap_id=identity.subscriber_id,
             bap_uri=identity.url,
-            city=identity.city,
+            city=city or identity.city,
             country=identity.country,
             bpp_id=bpp_id,
             bpp_uri=bpp_uri,
@@ -345,7 +346,11 @@ class Buyer:
         gateway = await self.directory.live_gateway()
         if gateway is not None:
             env = self._request(
-                Action.SEARCH, SearchMessage(intent=intent), transaction_id=tx, message_id=mid
+                Action.SEARCH,
+                SearchMessage(intent=intent),
+                transaction_id=tx,
+                message_id=mid,
+                city=city,
             )
             return self._queue(tx, [env], via=gateway)
         market = city or self.node.identity.city
@@ -363,6 +368,7 @@ class Buyer:
                 bpp_id=sid,
                 bpp_uri=url,
                 message_id=mid,
+                city=market,
             )
             for sid, url in sellers
         ]

@@ -75,21 +75,45 @@ class Dispatcher:
         self._wakeup.set()
 
     async def run(self) -> None:
-        """Deliver forever (until the task is cancelled)."""
-        semaphore = asyncio.Semaphore(self.policy.concurrency)
-        while True:
-            batch = await self.drain_once(semaphore)
-            if not batch:
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.policy.idle_poll)
+        """Deliver forever (until the task is cancelled).
+
+        Claims keep coming as slots free up: one slow peer occupies one slot, never the whole
+        dispatcher, and a settled message lets the next one of its (transaction, peer) go.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._wakeup.set()
+
+        try:
+            while True:
+                free = self.policy.concurrency - len(in_flight)
+                claimed = await self.claim(free) if free > 0 else []
+                for message in claimed:
+                    task = asyncio.create_task(self.deliver(message))
+                    in_flight.add(task)
+                    task.add_done_callback(finished)
+                if not claimed:
+                    self._wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self.policy.idle_poll)
+        finally:
+            # Let deliveries under way finish their I/O cleanly (a leased message that does
+            # not get settled is claimed again after its lease: nothing is lost).
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def claim(self, limit: int) -> list[OutgoingMessage]:
+        """Lease up to ``limit`` due messages (each the oldest unsettled of its chain)."""
+        return await run_in_threadpool(
+            lambda: self.node.store.claim(self.node.clock(), self.policy.lease, limit)
+        )
 
     async def drain_once(self, semaphore: asyncio.Semaphore | None = None) -> int:
-        """Claim and deliver what is due now; returns how many were tried."""
-        store = self.node.store
-        claimed = await run_in_threadpool(store.claim, self.node.clock(), self.policy.lease)
-        if not claimed:
-            return 0
+        """Claim and deliver what is due now, and wait for it; returns how many were tried."""
+        claimed = await self.claim(self.policy.concurrency)
         gate = semaphore or asyncio.Semaphore(self.policy.concurrency)
 
         async def one(message: OutgoingMessage) -> None:

@@ -184,7 +184,16 @@ class Gateway:
         when the buyer is down: the gateway keeps nothing.
         """
         env = await self._verified(raw, authorization, Action.ON_SEARCH)
-        target = str(env.context.bap_uri).rstrip("/") + "/on_search"
+        # Relay to where the registry says the buyer is, not to what the message claims: a
+        # seller must not be able to point the gateway at an arbitrary address.
+        buyer_url = await self.url_of(str(env.context.bap_id))
+        if buyer_url is None:
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_SENDER,
+                f"{env.context.bap_id} is not on any registry this gateway can reach",
+                "$.context.bap_id",
+            )
+        target = buyer_url.rstrip("/") + "/on_search"
         headers = {
             "Content-Type": "application/json",
             "Authorization": authorization,

@@ -101,21 +101,7 @@ def test_slow_and_dead_sellers_do_not_delay_the_healthy_sellers_answers(
     assert all(seconds < BOUND for seconds in timings.values()), timings
 
 
-@pytest.mark.parametrize(
-    "route",
-    [
-        "gateway",
-        pytest.param(
-            "direct",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Dispatcher.drain_once gathers a whole claimed batch before claiming the "
-                "next, so a seller that takes 4 s to answer holds every later delivery of the "
-                "buyer's node back (services/dispatcher.py)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("route", ["gateway", "direct"])
 def test_a_slow_seller_does_not_hold_up_the_buyers_next_search(
     marketplace: Marketplace, route: str
 ) -> None:
