@@ -134,6 +134,27 @@ def _bad_key_id_part(name: str, value: str) -> LocalProtocolError:
     return LocalProtocolError(f'{name} {value!r} is empty or holds | " or a line break')
 
 
+def sign_at(
+    body: bytes,
+    key: SigningKeyPair,
+    *,
+    subscriber_id: str,
+    unique_key_id: str,
+    now: float,
+    ttl: int,
+) -> str:
+    """:func:`sign` created at ``now`` (whole seconds) and valid for ``ttl`` seconds."""
+    created = int(now)
+    return sign(
+        body,
+        key,
+        subscriber_id=subscriber_id,
+        unique_key_id=unique_key_id,
+        created=created,
+        expires=created + ttl,
+    )
+
+
 def _malformed(message: str, header: str) -> SignatureError:
     return SignatureError(SignatureFailure.MALFORMED_HEADER, message, header)
 

@@ -48,14 +48,13 @@ class GatewayIdentity:
 
     def countersign(self, body: bytes, now: float, ttl: int = 300) -> str:
         """The X-Gateway-Authorization value for ``body``."""
-        created = int(now)
-        return signing.sign(
+        return signing.sign_at(
             body,
             self.signing,
             subscriber_id=self.subscriber_id,
             unique_key_id=self.unique_key_id,
-            created=created,
-            expires=created + ttl,
+            now=now,
+            ttl=ttl,
         )
 
 

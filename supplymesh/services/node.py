@@ -54,14 +54,13 @@ class NodeIdentity:
 
     def sign(self, body: bytes, now: float) -> str:
         """The Authorization header for ``body``."""
-        created = int(now)
-        return signing.sign(
+        return signing.sign_at(
             body,
             self.signing,
             subscriber_id=self.subscriber_id,
             unique_key_id=self.unique_key_id,
-            created=created,
-            expires=created + SIGNATURE_TTL_SECONDS,
+            now=now,
+            ttl=SIGNATURE_TTL_SECONDS,
         )
 
 

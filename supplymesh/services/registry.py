@@ -96,14 +96,13 @@ class RegistryIdentity:
 
     def sign_response(self, body: bytes, now: float) -> str:
         """The Authorization header for a response body."""
-        created = int(now)
-        return signing.sign(
+        return signing.sign_at(
             body,
             self.signing,
             subscriber_id=self.subscriber_id,
             unique_key_id=self.unique_key_id,
-            created=created,
-            expires=created + RESPONSE_SIGNATURE_TTL,
+            now=now,
+            ttl=RESPONSE_SIGNATURE_TTL,
         )
 
 
