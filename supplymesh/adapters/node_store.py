@@ -390,24 +390,23 @@ class NodeStore:
         action: str,
         now: float,
     ) -> None:
-        """Create or update the transaction's row with its latest action."""
-        changed = connection.execute(
-            update(transactions)
-            .where(transactions.c.transaction_id == transaction_id)
-            .values(last_action=action, updated_at=now)
-        ).rowcount
-        if not changed:
-            connection.execute(
-                insert(transactions).values(
-                    transaction_id=transaction_id,
-                    role=role,
-                    counterparty=counterparty,
-                    domain=domain,
-                    last_action=action,
-                    created_at=now,
-                    updated_at=now,
-                )
+        """Create or update the transaction's row with its latest action (one upsert)."""
+        dialect_insert = postgresql_insert if self.is_postgres else sqlite_insert
+        statement = dialect_insert(transactions).values(
+            transaction_id=transaction_id,
+            role=role,
+            counterparty=counterparty,
+            domain=domain,
+            last_action=action,
+            created_at=now,
+            updated_at=now,
+        )
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[transactions.c.transaction_id],
+                set_={"last_action": action, "updated_at": now},
             )
+        )
 
     def transaction_list(self, limit: int = 200) -> list[dict[str, Any]]:
         """Recent transactions, newest first."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,7 +33,10 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # Enough connections for the requests a worker has in flight (the threadpool runs up
+        # to 40): a smaller pool churns connections, which costs PostgreSQL more than the
+        # work. Recycling replaces a ping per checkout.
+        return create_engine(parsed, pool_size=20, max_overflow=20, pool_recycle=1800)
     raise DatabaseUrlError(
         f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://HOST/DB"
     )
@@ -62,8 +64,41 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def head_revision(tree: str) -> str:
+    """The newest revision of a migration tree (the one no other revision follows)."""
+    revisions: dict[str, str | None] = {}
+    for script in (MIGRATIONS / tree / "versions").glob("*.py"):
+        text = script.read_text()
+        found = re.search(r'^revision = "([^"]+)"', text, re.MULTILINE)
+        down = re.search(r'^down_revision = (?:"([^"]+)"|None)', text, re.MULTILINE)
+        if found:
+            revisions[found.group(1)] = down.group(1) if down else None
+    heads = set(revisions) - {d for d in revisions.values() if d}
+    if len(heads) != 1:
+        raise RuntimeError(f"migration tree {tree} has heads {sorted(heads)}; expected one")
+    return heads.pop()
+
+
+def current_revision(engine: Engine, tree: str) -> str | None:
+    """The revision the database is at (None for a new database)."""
+    table = f"alembic_version_{tree}"
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(table):
+            return None
+        value = connection.execute(text(f"SELECT version_num FROM {table}")).scalar()  # noqa: S608 - our own table name
+    return str(value) if value is not None else None
+
+
 def migrate(engine: Engine, tree: str) -> None:
-    """Bring the database up to the newest migration of ``tree`` (e.g. ``registry``)."""
+    """Bring the database up to the newest migration of ``tree`` (e.g. ``registry``).
+
+    Alembic (and Mako, ~11 MB) is imported only when there is something to upgrade.
+    """
+    if current_revision(engine, tree) == head_revision(tree):
+        return
+    from alembic import command  # noqa: PLC0415 - heavy, and needed only to upgrade
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS / tree))
     config.attributes["connection_engine"] = engine

@@ -133,6 +133,7 @@ def serve(
             "supplymesh.entrypoints.node_server:app_from_environment",
             factory=True,
             workers=workers,
+            http="supplymesh.entrypoints.http_protocol:NoDelayH11Protocol",
             log_level="warning",
             host=bind_host,
             port=bind_port,
