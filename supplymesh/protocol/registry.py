@@ -26,8 +26,6 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 import msgspec
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from nacl.public import PublicKey
 from nacl.signing import VerifyKey
 
@@ -382,6 +380,10 @@ def matches(payload: RecordPayload, query: LookupRequest) -> bool:
 
 def encrypt_challenge(own: EncryptionKeyPair, peer: PublicKey, challenge: str) -> str:
     """Encrypt ``challenge`` for ``peer`` (base64 of AES-256-ECB, PKCS#7)."""
+    # Imported on first use (~7 MB): a node that is already subscribed never needs AES.
+    from cryptography.hazmat.primitives import padding  # noqa: PLC0415
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: PLC0415
+
     padder = padding.PKCS7(128).padder()
     data = padder.update(challenge.encode()) + padder.finalize()
     encryptor = Cipher(algorithms.AES256(own.shared_secret(peer)), modes.ECB()).encryptor()  # noqa: S305 - ONDC's scheme
@@ -390,6 +392,10 @@ def encrypt_challenge(own: EncryptionKeyPair, peer: PublicKey, challenge: str) -
 
 def decrypt_challenge(own: EncryptionKeyPair, peer: PublicKey, ciphertext_b64: str) -> str:
     """Decrypt a challenge sent by ``peer``; raise ProtocolError if it is not one."""
+    # Imported on first use (~7 MB): a node that is already subscribed never needs AES.
+    from cryptography.hazmat.primitives import padding  # noqa: PLC0415
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: PLC0415
+
     try:
         data = base64.b64decode(ciphertext_b64, validate=True)
         decryptor = Cipher(algorithms.AES256(own.shared_secret(peer)), modes.ECB()).decryptor()  # noqa: S305
