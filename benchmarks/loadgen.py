@@ -72,10 +72,13 @@ def _worker(
     queue.put(asyncio.run(_run(port, requests, seconds, connections)))
 
 
-def measure(
+def run_load(
     port: int, requests: Sequence[bytes], seconds: float = 3.0, connections: int = 16
-) -> float:
-    """Successful requests per second against 127.0.0.1:port, timed inside the load process."""
+) -> tuple[int, float]:
+    """(successful requests, seconds) against 127.0.0.1:port, timed inside the load process.
+
+    Raises RuntimeError if any request got a non-2xx answer.
+    """
     queue: multiprocessing.Queue[tuple[int, int, float]] = multiprocessing.Queue()
     process = multiprocessing.Process(
         target=_worker, args=(port, list(requests), seconds, connections, queue)
@@ -85,4 +88,12 @@ def measure(
     process.join(timeout=30)
     if failed:
         raise RuntimeError(f"{failed} requests failed (of {ok + failed})")
+    return ok, elapsed
+
+
+def measure(
+    port: int, requests: Sequence[bytes], seconds: float = 3.0, connections: int = 16
+) -> float:
+    """Successful requests per second against 127.0.0.1:port, timed inside the load process."""
+    ok, elapsed = run_load(port, requests, seconds, connections)
     return ok / elapsed

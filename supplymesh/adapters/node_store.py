@@ -173,6 +173,23 @@ class NodeStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
+        # The inbox's hot statements, built once: building and cache-keying a statement per
+        # message cost more than SQLite executing it.
+        dialect_insert = postgresql_insert if self.is_postgres else sqlite_insert
+        self._record = (
+            dialect_insert(inbox)
+            .on_conflict_do_nothing(index_elements=["sender", "action", "message_id"])
+            .returning(inbox.c.id)
+        )
+        upsert = dialect_insert(transactions)
+        self._touch = upsert.on_conflict_do_update(
+            index_elements=[transactions.c.transaction_id],
+            set_={
+                "last_action": upsert.excluded.last_action,
+                "updated_at": upsert.excluded.updated_at,
+            },
+        )
+        self._enqueue = insert(outbox).returning(outbox.c.id)
 
     # -- inbox --------------------------------------------------------------------------------
 
@@ -195,20 +212,17 @@ class NodeStore:
         outermost transaction and releasing it committed this row on its own, before the
         message's effects (a crash in between lost the effects; a NACKed message kept its row).
         """
-        dialect_insert = postgresql_insert if self.is_postgres else sqlite_insert
         added = connection.execute(
-            dialect_insert(inbox)
-            .values(
-                sender=sender,
-                action=action,
-                message_id=message_id,
-                transaction_id=transaction_id,
-                body=body.decode(),
-                late=late,
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["sender", "action", "message_id"])
-            .returning(inbox.c.id)
+            self._record,
+            {
+                "sender": sender,
+                "action": action,
+                "message_id": message_id,
+                "transaction_id": transaction_id,
+                "body": body.decode(),
+                "late": late,
+                "received_at": now,
+            },
         ).first()
         if added is None:
             raise Duplicate(f"{action} {message_id} from {sender}")
@@ -249,24 +263,24 @@ class NodeStore:
         horizon: float,
     ) -> int:
         """Queue a message for delivery, in the caller's transaction."""
-        result = connection.execute(
-            insert(outbox).values(
-                transaction_id=transaction_id,
-                message_id=message_id,
-                action=action,
-                peer_id=peer_id,
-                peer_uri=peer_uri,
-                body=body.decode(),
-                state=Delivery.QUEUED.value,
-                attempts=0,
-                next_attempt_at=now,
-                deadline=now + horizon,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        key = result.inserted_primary_key
-        return int(key[0]) if key is not None else 0
+        queued = connection.execute(
+            self._enqueue,
+            {
+                "transaction_id": transaction_id,
+                "message_id": message_id,
+                "action": action,
+                "peer_id": peer_id,
+                "peer_uri": peer_uri,
+                "body": body.decode(),
+                "state": Delivery.QUEUED.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "deadline": now + horizon,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
+        return int(queued)
 
     def claim(self, now: float, lease: float, limit: int = 32) -> list[OutgoingMessage]:
         """Due messages, each the oldest unsettled one of its (transaction, peer), leased to us."""
@@ -391,21 +405,17 @@ class NodeStore:
         now: float,
     ) -> None:
         """Create or update the transaction's row with its latest action (one upsert)."""
-        dialect_insert = postgresql_insert if self.is_postgres else sqlite_insert
-        statement = dialect_insert(transactions).values(
-            transaction_id=transaction_id,
-            role=role,
-            counterparty=counterparty,
-            domain=domain,
-            last_action=action,
-            created_at=now,
-            updated_at=now,
-        )
         connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[transactions.c.transaction_id],
-                set_={"last_action": action, "updated_at": now},
-            )
+            self._touch,
+            {
+                "transaction_id": transaction_id,
+                "role": role,
+                "counterparty": counterparty,
+                "domain": domain,
+                "last_action": action,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
 
     def transaction_list(self, limit: int = 200) -> list[dict[str, Any]]:
