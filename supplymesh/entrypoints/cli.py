@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from supplymesh import __version__
-from supplymesh.entrypoints import cli_crypto, cli_gateway, cli_node, cli_registry
+from supplymesh.entrypoints import (
+    cli_crypto,
+    cli_gateway,
+    cli_node,
+    cli_production,
+    cli_registry,
+)
 
 app = typer.Typer(
     name="supplymesh",
@@ -27,6 +33,7 @@ app.add_typer(cli_node.orders_app, name="orders")
 app.add_typer(cli_node.buy_app, name="buy")
 app.add_typer(cli_node.tx_app, name="tx")
 app.add_typer(cli_node.pool_app, name="pool")
+app.add_typer(cli_production.production_app, name="production")
 app.command("outbox")(cli_node.outbox_command)
 app.command("search")(cli_node.search_command)
 app.command("demand")(cli_node.demand_command)

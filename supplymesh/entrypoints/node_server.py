@@ -29,7 +29,7 @@ from starlette.routing import Route
 from supplymesh.adapters.node_store import Duplicate
 from supplymesh.adapters.registry_client import RegistryError
 from supplymesh.domain.errors import DomainError
-from supplymesh.entrypoints import owner_api
+from supplymesh.entrypoints import owner_api, owner_production
 from supplymesh.entrypoints.challenge_app import on_subscribe_endpoint
 from supplymesh.entrypoints.metrics import Metrics
 from supplymesh.entrypoints.node_app import Node, build_node
@@ -48,6 +48,7 @@ from supplymesh.protocol.errors import (
 )
 from supplymesh.protocol.registry import SubscriberType
 from supplymesh.services.pools import close_due
+from supplymesh.services.supplier_quotes import sweep as sweep_supplier_quotes
 
 log = logging.getLogger("supplymesh.node")
 JSON = "application/json"
@@ -247,6 +248,7 @@ def create_app(
         tasks.append(asyncio.create_task(_guarded(node.dispatcher.run, "dispatcher")))
         if node.config.role.sells:
             tasks.append(asyncio.create_task(_close_pools_forever(node)))
+            tasks.append(asyncio.create_task(_sweep_supplier_quotes_forever(node)))
         if node.config.role.buys and node.config.catalog_refresh > 0:
             tasks.append(asyncio.create_task(_pull_catalogs_forever(node, subscribed)))
         if subscribe_on_start:
@@ -271,6 +273,7 @@ def create_app(
         Route("/health", health),
         Route("/metrics", metrics.endpoint),
         on_subscribe_endpoint(node.encryption, node.config.subscriber_id),
+        *owner_production.routes(node),  # before owner_api's /owner/orders/{id}/{verb}
         *owner_api.routes(node),
         Route("/{action}", inbox.handle, methods=["POST"]),
     ]
@@ -312,6 +315,17 @@ async def _close_pools_forever(node: Node) -> None:
                 node.dispatcher.wake()
         except Exception:
             log.exception("closing pools failed; again in a second")
+        await asyncio.sleep(1.0)
+
+
+async def _sweep_supplier_quotes_forever(node: Node) -> None:
+    """A maker's quotes move on from suppliers that refused or did not answer in time."""
+    while True:
+        try:
+            if await run_in_threadpool(sweep_supplier_quotes, node.service):
+                node.dispatcher.wake()
+        except Exception:
+            log.exception("sweeping supplier quotes failed; again in a second")
         await asyncio.sleep(1.0)
 
 

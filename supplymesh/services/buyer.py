@@ -42,7 +42,7 @@ from supplymesh.protocol.messages import (
     TrackMessage,
     UpdateMessage,
 )
-from supplymesh.services import pools, wire
+from supplymesh.services import chain_status, pools, supplier_quotes, wire
 from supplymesh.services.demand import demand_intent
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
@@ -255,13 +255,14 @@ def _pool_report(node: NodeService, connection: Connection, env: Envelope, now: 
 
 BUYER_HANDLERS: dict[Action, Handler] = {
     Action.ON_SEARCH: on_search,
-    Action.ON_SELECT: _recorded,
+    Action.ON_SELECT: supplier_quotes.following_quotes(_recorded),  # a maker's supplier quote
     Action.ON_INIT: _recorded,
-    Action.ON_CONFIRM: on_confirm,
-    Action.ON_STATUS: on_order_state,
+    # A callback about a purchase order a maker placed for a sale also updates its plan.
+    Action.ON_CONFIRM: chain_status.following_purchases(on_confirm),
+    Action.ON_STATUS: chain_status.following_purchases(on_order_state),
     Action.ON_TRACK: _recorded,
     Action.ON_UPDATE: on_order_state,
-    Action.ON_CANCEL: on_order_state,
+    Action.ON_CANCEL: chain_status.following_purchases(on_order_state),
     Action.ON_RATING: _recorded,
     Action.ON_SUPPORT: _recorded,
 }

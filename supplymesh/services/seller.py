@@ -41,7 +41,7 @@ from supplymesh.protocol.messages import (
     TrackMessage,
     UpdateMessage,
 )
-from supplymesh.services import demand, pools, wire
+from supplymesh.services import chain, chain_status, demand, pools, supplier_quotes, wire
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 SELLER = "seller"
@@ -205,8 +205,15 @@ def incremental_since(intent: s.Intent | None) -> float | None:
 
 
 def _quote(
-    node: NodeService, connection: Connection, order: s.Order | None
+    node: NodeService,
+    connection: Connection,
+    order: s.Order | None,
+    now: float,
+    transaction_id: str | None = None,
 ) -> tuple[s.Order, Quote]:
+    if order is not None and chain.made_selection(connection, order) is not None:
+        # made to order: priced and planned
+        return chain.quote(node, connection, order, now, transaction_id)
     items = node.store.catalog(connection)
     chosen = wire.selection(order)
     quoted = build_quote(
@@ -241,7 +248,10 @@ def on_select(
                 env, OptionalOrderMessage(order=pools.quote_pool(node, connection, env, now)), now
             )
         ]
-    answer, _ = _quote(node, connection, env.message.order)
+    asked = supplier_quotes.ask(node, connection, env, now)  # made to order: suppliers asked
+    if asked is not None:
+        return asked  # on_select follows once they answer (supplier_quotes)
+    answer, _ = _quote(node, connection, env.message.order, now, str(env.context.transaction_id))
     return [node.reply(env, OptionalOrderMessage(order=answer), now)]
 
 
@@ -252,7 +262,7 @@ def on_init(node: NodeService, connection: Connection, env: Envelope, now: float
         return [
             node.reply(env, OrderMessage(order=pools.quote_pool(node, connection, env, now)), now)
         ]
-    answer, _ = _quote(node, connection, env.message.order)
+    answer, _ = _quote(node, connection, env.message.order, now, str(env.context.transaction_id))
     answer = s.Order(
         provider=answer.provider,
         items=answer.items,
@@ -261,6 +271,7 @@ def on_init(node: NodeService, connection: Connection, env: Envelope, now: float
         fulfillments=env.message.order.fulfillments,
         payments=(s.Payment(type="ON-FULFILLMENT", status="NOT-PAID", collected_by="BPP"),),
         cancellation_terms=wire.cancellation_terms(DEFAULT_CANCELLATION_TERMS),
+        tags=answer.tags,
     )
     return [node.reply(env, OrderMessage(order=answer), now)]
 
@@ -280,6 +291,8 @@ def on_confirm(
             f"transaction {ctx.transaction_id} already has order {existing.id} "
             f"({existing.state.value}); confirm once"
         )
+    if chain.made_selection(connection, env.message.order) is not None:
+        return chain.confirm(node, connection, env, now)  # made to order: book, reserve, buy
     items = node.store.catalog(connection, lock=True)
     chosen = wire.selection(env.message.order)
     quoted = build_quote(
@@ -424,8 +437,12 @@ def on_cancel(
     cancelled = order.cancel(datetime.fromtimestamp(now, UTC), Party.CONSUMER, reason)
     _release(node, connection, order, now)
     node.store.save_order(connection, cancelled, role=SELLER, counterparty=order.buyer_id, now=now)
+    downstream = chain_status.cancel_sale(node, connection, order, now)  # a made sale's POs
     return [
-        node.reply(env, OrderMessage(order=wire.order(cancelled, node.identity.subscriber_id)), now)
+        node.reply(
+            env, OrderMessage(order=wire.order(cancelled, node.identity.subscriber_id)), now
+        ),
+        *downstream,
     ]
 
 
@@ -499,6 +516,8 @@ def move_order(
         if to is OrderState.CANCELLED:
             moved = order.cancel(at, Party.PROVIDER, reason or "cancelled by the seller")
             _release(node, connection, order, now)
+            for out in chain_status.cancel_sale(node, connection, order, now):  # a made sale's POs
+                node.enqueue(connection, out, now)
             action = Action.ON_CANCEL
         else:
             moved = order.advance(to, at)

@@ -1,0 +1,366 @@
+"""Made-to-order across nodes: quotes planned by MRP, purchase orders, status up the chain.
+
+A seller node with production data answers ``select``/``init`` for a made item with a price
+and a promise date that :func:`supplymesh.domain.mrp.plan` computed from its capacity, stock,
+open orders and its suppliers' lead times (sourcing rules), the critical path in a ``plan``
+tag group. ``confirm`` books the plan's operations in the load ledger, reserves stock, and
+places a purchase order with each planned purchase's supplier (a ``confirm`` to that
+supplier's node through the outbox, in the same transaction; the PO's transaction id is
+derived from the sale's, so it is placed once). What follows a confirmed sale (suppliers'
+delays, shipments, cancellation) is :mod:`supplymesh.services.chain_status`; asking the
+suppliers' nodes for quotes first is :mod:`supplymesh.services.supplier_quotes`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from types import MappingProxyType
+
+import msgspec
+from sqlalchemy.engine import Connection
+
+from supplymesh.adapters import production_store as store
+from supplymesh.adapters import quote_store, sales_store
+from supplymesh.adapters.sales_store import PurchaseOrder, Sale
+from supplymesh.domain.catalog import BreakupLine, Quote
+from supplymesh.domain.errors import DomainError
+from supplymesh.domain.mrp import plan
+from supplymesh.domain.orders import Order, OrderLine
+from supplymesh.domain.planning import (
+    Demand,
+    Plan,
+    PlanInputs,
+    Promise,
+    StockLevel,
+    SupplierQuote,
+)
+from supplymesh.protocol import schema as s
+from supplymesh.protocol.actions import Action
+from supplymesh.protocol.context import new_context
+from supplymesh.protocol.envelope import Envelope, envelope
+from supplymesh.protocol.errors import ErrorCode
+from supplymesh.protocol.messages import OrderMessage
+from supplymesh.services import wire
+from supplymesh.services.node import NodeService, Outgoing
+
+PLAN_TAG = "plan"
+DELAY_TAG = "delay"
+PROMISE_TAG = "promise"
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+SELLER = "seller"
+BUYER = "buyer"
+PO_NAMESPACE = uuid.UUID("6f1f4c52-2f0e-4c61-9a57-7c1f0f1e5a11")
+
+
+class NotPriced(DomainError):
+    """A made item without a public price cannot be quoted."""
+
+    code = ErrorCode.QUOTE_UNAVAILABLE
+
+
+def tag_group(code: str, values: Iterable[tuple[str, str]]) -> s.TagGroup:
+    """A tag group ``code`` with (key, value) tags."""
+    return s.TagGroup(
+        descriptor=s.Descriptor(code=code),
+        entries=tuple(s.Tag(descriptor=s.Descriptor(code=k), value=v) for k, v in values),
+    )
+
+
+def tag_value(tags: Iterable[s.TagGroup] | None, group: str, key: str) -> str | None:
+    """The value of tag ``key`` in tag group ``group``, if any."""
+    for tags_group in tags or ():
+        if tags_group.key == group:
+            return tags_group.get(key)
+    return None
+
+
+def today(now: float) -> date:
+    """The planning day of a unix time (UTC)."""
+    return datetime.fromtimestamp(now, UTC).date()
+
+
+def made_selection(connection: Connection, order: s.Order | None) -> tuple[str, int] | None:
+    """(item, quantity) when the order selects one item this node makes, else None."""
+    if order is None or not order.items or len(order.items) != 1:
+        return None
+    item = order.items[0]
+    if item.id is None or store.made_item(connection, item.id) is None:
+        return None
+    [chosen] = wire.selection(order)
+    return chosen
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def quote_inputs(
+    connection: Connection, demand: Demand, today: date, transaction_id: str | None = None
+) -> PlanInputs:
+    """A new demand against free stock, free open orders and the current load; with the
+    lead times the suppliers quoted in ``transaction_id``'s round, if there was one."""
+    sourcing = store.sourcing(connection)
+    if transaction_id is not None:
+        sourcing.update(answered_sourcing(connection, transaction_id))
+    return PlanInputs(
+        demands=(demand,),
+        structure=store.structure(connection),
+        today=today,
+        stock=MappingProxyType(store.stock(connection)),
+        receipts=tuple(po.receipt() for po in sales_store.purchase_orders(connection, free=True)),
+        work_centers=store.work_centers(connection),
+        ledger=store.ledger(connection),
+        sourcing=MappingProxyType(sourcing),
+    )
+
+
+def answered_sourcing(connection: Connection, sale_tx: str) -> dict[str, tuple[SupplierQuote, ...]]:
+    """The suppliers that answered a sale's quote round, with their lead times, per item."""
+    return {
+        r.item_id: (SupplierQuote(r.supplier_id, r.lead_time_days or 0),)
+        for r in quote_store.requests(connection, sale_tx)
+        if r.state == quote_store.ANSWERED
+    }
+
+
+def quoted_transaction(connection: Connection, sale_tx: str, item_id: str) -> str | None:
+    """The transaction a supplier answered a sale's quote for an item in (its PO goes there)."""
+    for r in quote_store.requests(connection, sale_tx):
+        if r.item_id == item_id and r.state == quote_store.ANSWERED:
+            return r.transaction_id
+    return None
+
+
+def sale_inputs(connection: Connection, sale: Sale, today: date) -> PlanInputs:
+    """A confirmed sale on what it holds: its stock, its POs, the load of everything else."""
+    return PlanInputs(
+        demands=(Demand(sale.transaction_id, sale.item_id, sale.quantity),),
+        structure=store.structure(connection),
+        today=today,
+        stock=MappingProxyType(
+            {
+                i: StockLevel(q)
+                for i, q in store.reservations(connection, sale.transaction_id).items()
+            }
+        ),
+        receipts=tuple(
+            po.receipt()
+            for po in sales_store.purchase_orders(connection, sale_tx=sale.transaction_id)
+            if po.state in sales_store.OPEN_PO_STATES
+        ),
+        work_centers=store.work_centers(connection),
+        ledger=store.ledger(connection, excluding=sale.transaction_id),
+        sourcing=MappingProxyType(store.sourcing(connection)),
+    )
+
+
+def plan_load(result: Plan) -> list[tuple[str, date, Decimal]]:
+    """The hours a plan's production orders book, per work center and day."""
+    booked: dict[tuple[str, date], Decimal] = {}
+    for production in result.productions:
+        for operation in production.operations:
+            for day, hours in operation.load:
+                key = (operation.work_center_id, day)
+                booked[key] = booked.get(key, ZERO) + hours
+    return [(center, day, hours) for (center, day), hours in sorted(booked.items())]
+
+
+def _plan_tags(promise: Promise) -> s.TagGroup:
+    return tag_group(
+        PLAN_TAG,
+        [
+            ("promise_date", promise.date.isoformat()),
+            ("critical_path", promise.explanation),
+        ],
+    )
+
+
+# -- quote ------------------------------------------------------------------------------------
+
+
+def quote(
+    node: NodeService,
+    connection: Connection,
+    order: s.Order,
+    now: float,
+    transaction_id: str | None = None,
+) -> tuple[s.Order, Quote]:
+    """A made item's quote: its public price, delivery and tax, promise date from the plan."""
+    chosen = made_selection(connection, order)
+    if chosen is None:  # pragma: no cover - callers check first
+        raise DomainError("not a made item")
+    item_id, count = chosen
+    made = store.made_item(connection, item_id)
+    assert made is not None  # noqa: S101 - made_selection checked it
+    item, price = made
+    if price is None:
+        raise NotPriced(f"{item_id} is made here but has no public price yet")
+    if count <= 0:
+        raise DomainError(f"a quantity must be positive, got {count}")
+    promise = plan(
+        quote_inputs(
+            connection, Demand("quote", item_id, Decimal(count)), today(now), transaction_id
+        )
+    ).promises[0]
+    quoted = _priced(item.label or item_id, item_id, count, price, node)
+    answer = s.Order(
+        provider=s.Provider(id=node.identity.subscriber_id),
+        items=(
+            s.Item(
+                id=item_id,
+                price=wire.price(price.unit_price, price.currency),
+                quantity=s.ItemQuantity(selected=s.QuantityValue(count=count)),
+            ),
+        ),
+        quote=wire.quote(quoted),
+        tags=(_plan_tags(promise),),
+    )
+    return answer, quoted
+
+
+def _unit_price(connection: Connection, item_id: str) -> Decimal:
+    made = store.made_item(connection, item_id)
+    if made is None or made[1] is None:
+        raise NotPriced(f"{item_id} is made here but has no public price yet")
+    return made[1].unit_price
+
+
+def _priced(
+    title: str, item_id: str, count: int, price: store.SalePrice, node: NodeService
+) -> Quote:
+    amount = (price.unit_price * count).quantize(CENT, ROUND_HALF_UP)
+    lines = [BreakupLine(title, amount, item_id=item_id, quantity=count)]
+    if node.identity.delivery_charge:
+        lines.append(
+            BreakupLine("Delivery", node.identity.delivery_charge.quantize(CENT), kind="delivery")
+        )
+    if node.identity.tax_percent:
+        tax = (amount * node.identity.tax_percent / 100).quantize(CENT, ROUND_HALF_UP)
+        lines.append(BreakupLine(f"Tax {node.identity.tax_percent}%", tax, kind="tax"))
+    return Quote(currency=price.currency, lines=tuple(lines))
+
+
+# -- confirm ----------------------------------------------------------------------------------
+
+
+def confirm(node: NodeService, connection: Connection, env: Envelope, now: float) -> list[Outgoing]:
+    """Plan the sale, book capacity, reserve stock, place POs; answer on_confirm with the date."""
+    assert isinstance(env.message, OrderMessage)  # noqa: S101 - typed by action
+    ctx = env.context
+    tx = str(ctx.transaction_id)
+    store.lock_capacity(connection)
+    _, quoted = quote(node, connection, env.message.order, now, tx)
+    confirmed = env.message.order.quote
+    if (
+        confirmed is not None
+        and confirmed.price is not None
+        and confirmed.price.value
+        and wire.decimal(confirmed.price.value) != quoted.total
+    ):
+        raise DomainError(
+            f"the order is confirmed at {confirmed.price.value} but the price now is "
+            f"{quoted.total}; select again"
+        )
+    [(item_id, count)] = wire.selection(env.message.order)
+    unit_price = _unit_price(connection, item_id)
+    result = plan(quote_inputs(connection, Demand(tx, item_id, Decimal(count)), today(now), tx))
+    promise = result.promises[0]
+    for requirement in result.requirements:
+        if requirement.from_stock > 0:
+            store.reserve_for(connection, tx, requirement.item_id, requirement.from_stock)
+        taken = ZERO
+        if requirement.from_receipts > 0:
+            for po in sales_store.purchase_orders(connection, free=True):
+                if po.item_id == requirement.item_id and taken < requirement.from_receipts:
+                    sales_store.update_purchase_order(connection, po.id, now, sale_tx=tx)
+                    taken += po.quantity
+    store.book(connection, tx, plan_load(result))
+    out: list[Outgoing] = []
+    sources = {(src.item_id, src.supplier_id): src for src in store.sources(connection)}
+    for purchase in result.purchases:
+        quantity = purchase.quantity.to_integral_value(ROUND_CEILING)
+        source = sources.get((purchase.item_id, purchase.supplier_id or ""))
+        po_tx = quoted_transaction(connection, tx, purchase.item_id) or str(
+            uuid.uuid5(PO_NAMESPACE, f"{node.identity.subscriber_id}/{tx}/{purchase.item_id}")
+        )
+        po = PurchaseOrder(
+            id=f"PO-{po_tx[:8]}",
+            item_id=purchase.item_id,
+            quantity=quantity,
+            due=purchase.due_date,
+            state="ordered" if source is not None else "unsourced",
+            sale_tx=tx,
+            supplier_id=purchase.supplier_id,
+            supplier_item_id=source.supplier_item_id if source else None,
+            transaction_id=po_tx if source is not None else None,
+        )
+        sales_store.add_purchase_order(connection, po, now)
+        if source is not None:
+            out.append(_purchase(node, connection, po, source, now))
+    order = Order(
+        id=f"O-{uuid.uuid4().hex[:12]}",
+        transaction_id=tx,
+        buyer_id=str(ctx.bap_id),
+        seller_id=node.identity.subscriber_id,
+        lines=(OrderLine(item_id, count, unit_price),),
+        currency=quoted.currency,
+        created_at=datetime.fromtimestamp(now, UTC),
+        extra_charges=sum((b.amount for b in quoted.lines if b.kind != "item"), ZERO),
+    )
+    node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
+    sales_store.add_sale(
+        connection,
+        Sale(tx, order.id, item_id, Decimal(count), promise.date, promise.explanation, "open"),
+        now,
+    )
+    answer = msgspec.structs.replace(
+        wire.order(order, node.identity.subscriber_id, quoted),
+        billing=env.message.order.billing,
+        fulfillments=env.message.order.fulfillments,
+        tags=(_plan_tags(promise),),
+    )
+    return [node.reply(env, OrderMessage(order=answer), now), *out]
+
+
+def _purchase(
+    node: NodeService, connection: Connection, po: PurchaseOrder, source: store.Source, now: float
+) -> Outgoing:
+    """The confirm that places ``po`` with its supplier."""
+    identity = node.identity
+    ctx = new_context(
+        Action.CONFIRM,
+        now=datetime.fromtimestamp(now, UTC),
+        domain=identity.domain,
+        bap_id=identity.subscriber_id,
+        bap_uri=identity.url,
+        city=identity.city,
+        country=identity.country,
+        bpp_id=source.supplier_id,
+        bpp_uri=source.url,
+        transaction_id=po.transaction_id,
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{po.transaction_id}/confirm")),
+    )
+    order = s.Order(
+        provider=s.Provider(id=source.supplier_id),
+        items=(
+            s.Item(
+                id=source.supplier_item_id,
+                quantity=s.ItemQuantity(selected=s.QuantityValue(count=int(po.quantity))),
+            ),
+        ),
+        billing=s.Billing(name=identity.display_name or identity.subscriber_id),
+        tags=(tag_group("purchase_order", [("po_id", po.id), ("due", po.due.isoformat())]),),
+    )
+    node.store.touch_transaction(
+        connection,
+        transaction_id=str(po.transaction_id),
+        role=BUYER,
+        counterparty=source.supplier_id,
+        domain=identity.domain,
+        action=Action.CONFIRM.value,
+        now=now,
+    )
+    return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))

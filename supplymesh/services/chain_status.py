@@ -1,0 +1,254 @@
+"""After a made-to-order sale is confirmed: its purchase orders' news, and its cancellation.
+
+A supplier's ``on_status`` with a ``delay`` tag (or, from a supplier that is a maker too, a
+``promise`` tag) moves its PO's due date; the sale is re-planned (:func:`~supplymesh.domain.
+mrp.replan`) and, when its promise moved, the buyer gets an unsolicited ``on_status`` with a
+``promise`` tag group: the new date, the previous one and the reason. A supplier's completed
+order is received into stock held for the sale. Cancelling a sale before production frees its
+capacity and stock and cancels its POs at the suppliers (once each, through the outbox).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import msgspec
+from sqlalchemy.engine import Connection
+
+from supplymesh.adapters import production_store as store
+from supplymesh.adapters import sales_store
+from supplymesh.adapters.sales_store import PurchaseOrder, Sale
+from supplymesh.domain.errors import DomainError
+from supplymesh.domain.mrp import plan, replan
+from supplymesh.domain.orders import Order, OrderState
+from supplymesh.protocol import schema as s
+from supplymesh.protocol.actions import Action
+from supplymesh.protocol.context import new_context
+from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.messages import CancelMessage, OrderMessage
+from supplymesh.services import wire
+from supplymesh.services.chain import (
+    BUYER,
+    DELAY_TAG,
+    PO_NAMESPACE,
+    PROMISE_TAG,
+    SELLER,
+    plan_load,
+    sale_inputs,
+    tag_group,
+    tag_value,
+    today,
+)
+from supplymesh.services.node import Handler, NodeService, Outgoing
+
+# -- status up the chain ----------------------------------------------------------------------
+
+
+def following_purchases(handler: Handler) -> Handler:
+    """``handler`` (the buyer's callback handler), plus what a callback on a PO causes."""
+
+    def handle(
+        node: NodeService, connection: Connection, env: Envelope, now: float
+    ) -> list[Outgoing]:
+        out = handler(node, connection, env, now)
+        po = sales_store.purchase_order_by_tx(connection, str(env.context.transaction_id))
+        if po is None:
+            return out
+        return [*out, *supplier_report(node, connection, po, env, now)]
+
+    return handle
+
+
+def supplier_report(
+    node: NodeService, connection: Connection, po: PurchaseOrder, env: Envelope, now: float
+) -> list[Outgoing]:
+    """A supplier confirmed, delayed, completed or cancelled a PO: follow it, re-plan."""
+    if not isinstance(env.message, OrderMessage):
+        return []
+    wire_order = env.message.order
+    status = wire_order.status
+    if po.state == "cancelling" and wire_order.id is not None:
+        return [_cancel_po(node, connection, po, wire_order.id, now)]
+    if status == OrderState.CANCELLED.value:
+        sales_store.update_purchase_order(connection, po.id, now, state="cancelled")
+        return []
+    if status == OrderState.COMPLETED.value and po.state in sales_store.OPEN_PO_STATES:
+        sales_store.update_purchase_order(connection, po.id, now, state="received")
+        store.adjust_stock(connection, po.item_id, on_hand=po.quantity)
+        if po.sale_tx is not None:
+            store.reserve_for(connection, po.sale_tx, po.item_id, po.quantity)
+        return []
+    new_due = tag_value(wire_order.tags, DELAY_TAG, "new_date")
+    why = tag_value(wire_order.tags, DELAY_TAG, "reason") or "no reason given"
+    if new_due is None:  # a supplier that is a maker too moves its promise date
+        new_due = tag_value(wire_order.tags, PROMISE_TAG, "promise_date")
+        why = tag_value(wire_order.tags, PROMISE_TAG, "reason") or "no reason given"
+    if new_due is None:
+        if env.action is Action.ON_CONFIRM and po.state == "ordered":
+            sales_store.update_purchase_order(connection, po.id, now, state="confirmed")
+        return []
+    try:
+        due = date.fromisoformat(new_due)
+    except ValueError:
+        raise DomainError(f"delay new_date is not a date: {new_due!r}") from None
+    cause = f"{po.supplier_id} delayed {po.item_id} to {due} ({why})"
+    return _move_due(node, connection, po, due=due, cause=cause, now=now)
+
+
+def _move_due(
+    node: NodeService,
+    connection: Connection,
+    po: PurchaseOrder,
+    *,
+    due: date,
+    cause: str,
+    now: float,
+) -> list[Outgoing]:
+    sale = sales_store.sale(connection, po.sale_tx) if po.sale_tx else None
+    if sale is None or sale.state != "open":
+        sales_store.update_purchase_order(
+            connection, po.id, now, due=due, state="delayed", note=cause
+        )
+        return []
+    day = today(now)
+    previous = plan(sale_inputs(connection, sale, day))
+    sales_store.update_purchase_order(connection, po.id, now, due=due, state="delayed", note=cause)
+    moved = replan(previous, sale_inputs(connection, sale, day))
+    store.unbook(connection, sale.transaction_id)
+    store.book(connection, sale.transaction_id, plan_load(moved.plan))
+    promise = moved.plan.promises[0]
+    if promise.date == sale.promise_date:
+        sales_store.update_sale(
+            connection, sale.transaction_id, now, explanation=promise.explanation
+        )
+        return []
+    reason = f"{cause}; " + (moved.moves[0].reason if moved.moves else promise.explanation)
+    sales_store.update_sale(
+        connection,
+        sale.transaction_id,
+        now,
+        promise_date=promise.date,
+        explanation=promise.explanation,
+    )
+    return _tell_buyer(
+        node,
+        connection,
+        sale,
+        tag_group(
+            PROMISE_TAG,
+            [
+                ("promise_date", promise.date.isoformat()),
+                ("previous_date", sale.promise_date.isoformat()),
+                ("reason", reason),
+                ("critical_path", promise.explanation),
+            ],
+        ),
+        now,
+    )
+
+
+def _tell_buyer(
+    node: NodeService, connection: Connection, sale: Sale, group: s.TagGroup, now: float
+) -> list[Outgoing]:
+    order = node.store.order_by_id(connection, sale.order_id, SELLER)
+    about = node.store.first_incoming(connection, sale.transaction_id, Action.CONFIRM.value)
+    if order is None or about is None:
+        return []
+    request = decode(about)
+    wire_order = msgspec.structs.replace(
+        wire.order(order, node.identity.subscriber_id), tags=(group,)
+    )
+    return [
+        node.unsolicited(request.context, Action.ON_STATUS, OrderMessage(order=wire_order), now)
+    ]
+
+
+def report_delay(node: NodeService, order_id: str, new_date: date, reason: str) -> Order:
+    """A seller's order will be late: tell its buyer the new date and why (on_status)."""
+    now = node.clock()
+    with node.store.engine.begin() as connection:
+        order = node.store.order_by_id(connection, order_id, SELLER)
+        if order is None:
+            raise DomainError(f"no order {order_id!r} here")
+        if order.state.is_final:
+            raise DomainError(f"order {order_id} is {order.state.value}; it cannot be delayed")
+        about = node.store.first_incoming(connection, order.transaction_id, Action.CONFIRM.value)
+        if about is None:
+            raise DomainError(f"order {order_id} has no confirm message to answer")
+        request = decode(about)
+        wire_order = msgspec.structs.replace(
+            wire.order(order, node.identity.subscriber_id),
+            tags=(tag_group(DELAY_TAG, [("new_date", new_date.isoformat()), ("reason", reason)]),),
+        )
+        node.enqueue(
+            connection,
+            node.unsolicited(
+                request.context, Action.ON_STATUS, OrderMessage(order=wire_order), now
+            ),
+            now,
+        )
+    return order
+
+
+# -- cancellation -----------------------------------------------------------------------------
+
+
+def cancel_sale(
+    node: NodeService, connection: Connection, order: Order, now: float
+) -> list[Outgoing]:
+    """The sale's order was cancelled: free its capacity and stock; before production, cancel
+    its purchase orders at the suppliers (once each)."""
+    sale = sales_store.sale(connection, order.transaction_id)
+    if sale is None or sale.state != "open":
+        return []
+    before_production = order.state in (OrderState.CREATED, OrderState.ACCEPTED)
+    sales_store.update_sale(connection, sale.transaction_id, now, state="cancelled")
+    store.unbook(connection, sale.transaction_id)
+    store.release_for(connection, sale.transaction_id)
+    out = []
+    for po in sales_store.purchase_orders(connection, sale_tx=sale.transaction_id):
+        if po.transaction_id is None:  # imported open order: free again
+            sales_store.update_purchase_order(connection, po.id, now, sale_tx=None)
+            continue
+        if not before_production or po.state not in sales_store.OPEN_PO_STATES:
+            continue
+        supplier_order = node.store.order_for(connection, po.transaction_id, BUYER)
+        if supplier_order is None:  # not confirmed yet: cancel when its on_confirm comes
+            sales_store.update_purchase_order(connection, po.id, now, state="cancelling")
+            continue
+        out.append(_cancel_po(node, connection, po, supplier_order.id, now))
+    return out
+
+
+def _cancel_po(
+    node: NodeService, connection: Connection, po: PurchaseOrder, supplier_order_id: str, now: float
+) -> Outgoing:
+    sales_store.update_purchase_order(connection, po.id, now, state="cancel-sent")
+    confirmed = node.store.first_incoming(connection, str(po.transaction_id), "on_confirm")
+    uri = decode(confirmed).context.bpp_uri if confirmed is not None else None
+    if uri is None:
+        source = next(
+            (x for x in store.sources(connection) if x.supplier_id == po.supplier_id), None
+        )
+        uri = source.url if source is not None else None
+    identity = node.identity
+    ctx = new_context(
+        Action.CANCEL,
+        now=datetime.fromtimestamp(now, UTC),
+        domain=identity.domain,
+        bap_id=identity.subscriber_id,
+        bap_uri=identity.url,
+        city=identity.city,
+        country=identity.country,
+        bpp_id=po.supplier_id,
+        bpp_uri=str(uri),
+        transaction_id=po.transaction_id,
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{po.transaction_id}/cancel")),
+    )
+    message = CancelMessage(
+        order_id=supplier_order_id,
+        cancellation_reason_id="001",
+        descriptor=s.Descriptor(short_desc="the customer's order was cancelled"),
+    )
+    return Outgoing(str(po.supplier_id), str(uri), envelope(ctx, message))

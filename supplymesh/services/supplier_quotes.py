@@ -1,0 +1,261 @@
+"""A maker asks its suppliers' nodes for quotes before it answers its own buyer's select.
+
+When a made item's plan needs a purchase of an item whose sourcing rule says ``ask_quotes``,
+the maker (acting as a buyer) sends ``select`` to the first-ranked supplier of each such item
+and answers its buyer later: once every supplier asked has answered, or refused (a NACK), or
+let ``quote_wait_seconds`` pass, each failure moving on to the next-ranked supplier. The
+promise date then uses each answering supplier's own date (its ``plan`` tag's
+``promise_date`` when it is a maker too, else the lead time in the sourcing rule); with no
+supplier left for an item, the answer has no quote and its ``plan`` tags name the short
+component and why. A confirm that follows places the POs with the suppliers that answered,
+in the transactions the quotes were asked in.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy.engine import Connection
+
+from supplymesh.adapters import production_store, quote_store, sales_store
+from supplymesh.adapters.quote_store import ANSWERED, ASKED, QuoteRequest
+from supplymesh.domain.mrp import plan
+from supplymesh.domain.planning import Demand
+from supplymesh.protocol import schema as s
+from supplymesh.protocol.actions import Action
+from supplymesh.protocol.context import new_context
+from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.messages import OptionalOrderMessage, OrderMessage
+from supplymesh.services import chain
+from supplymesh.services.node import Handler, NodeService, Outgoing
+
+_NAMESPACE = uuid.UUID("0b7f9d7e-3c55-4f0e-a2c1-5d0c3f6b2e90")
+
+
+def ask(
+    node: NodeService, connection: Connection, env: Envelope, now: float
+) -> list[Outgoing] | None:
+    """Ask suppliers for the components a made item's quote needs; None: answer at once."""
+    assert isinstance(env.message, OrderMessage)  # noqa: S101 - typed by action
+    chosen = chain.made_selection(connection, env.message.order)
+    if chosen is None:
+        return None
+    asked = {src.item_id for src in production_store.sources(connection) if src.ask}
+    if not asked:
+        return None
+    item_id, count = chosen
+    if count <= 0:
+        return None  # the synchronous quote refuses it with the reason
+    tx = str(env.context.transaction_id)
+    result = plan(
+        chain.quote_inputs(connection, Demand("quote", item_id, Decimal(count)), chain.today(now))
+    )
+    wanted = [p for p in result.purchases if p.item_id in asked]
+    if not wanted:
+        return None
+    expires = env.context.expires_at()
+    message_id = str(env.context.message_id)
+    quote_store.open_round(
+        connection, tx, message_id, expires.timestamp() if expires else now + 30.0
+    )
+    return [
+        _ask(node, connection, (tx, message_id), p.item_id, math.ceil(p.quantity), 0, now)
+        for p in wanted
+        if _source(connection, p.item_id, 0) is not None
+    ]
+
+
+def _source(connection: Connection, item_id: str, rank: int) -> production_store.Source | None:
+    ranked = [src for src in production_store.sources(connection) if src.item_id == item_id]
+    later = [src for src in ranked if src.rank >= rank]
+    return later[0] if later else None
+
+
+def _ask(  # noqa: PLR0917 - one request's every fact
+    node: NodeService,
+    connection: Connection,
+    sale: tuple[str, str],
+    item_id: str,
+    quantity: int,
+    rank: int,
+    now: float,
+) -> Outgoing:
+    """Ask the supplier ranked ``rank`` (or the next one) for ``quantity`` of ``item_id``, for
+    the buyer's select ``sale`` (transaction, message)."""
+    sale_tx, sale_message_id = sale
+    source = _source(connection, item_id, rank)
+    assert source is not None  # noqa: S101 - callers check
+    wait = production_store.quote_wait_seconds(connection)
+    identity = node.identity
+    tx = str(uuid.uuid5(_NAMESPACE, f"{sale_tx}/{sale_message_id}/{item_id}/{source.supplier_id}"))
+    ctx = new_context(
+        Action.SELECT,
+        now=datetime.fromtimestamp(now, UTC),
+        domain=identity.domain,
+        bap_id=identity.subscriber_id,
+        bap_uri=identity.url,
+        city=identity.city,
+        country=identity.country,
+        bpp_id=source.supplier_id,
+        bpp_uri=source.url,
+        transaction_id=tx,
+        ttl=f"PT{max(1, math.ceil(wait))}S",
+    )
+    quote_store.add_request(
+        connection,
+        QuoteRequest(
+            transaction_id=tx,
+            sale_tx=sale_tx,
+            sale_message_id=sale_message_id,
+            message_id=str(ctx.message_id),
+            item_id=item_id,
+            quantity=quantity,
+            rank=source.rank,
+            supplier_id=source.supplier_id,
+            state=ASKED,
+            deadline=now + wait,
+        ),
+    )
+    node.store.touch_transaction(
+        connection,
+        transaction_id=tx,
+        role="buyer",
+        counterparty=source.supplier_id,
+        domain=identity.domain,
+        action=Action.SELECT.value,
+        now=now,
+    )
+    order = s.Order(
+        provider=s.Provider(id=source.supplier_id),
+        items=(
+            s.Item(
+                id=source.supplier_item_id,
+                quantity=s.ItemQuantity(selected=s.QuantityValue(count=quantity)),
+            ),
+        ),
+    )
+    return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))
+
+
+def following_quotes(handler: Handler) -> Handler:
+    """``handler`` (the buyer's on_select), plus a supplier's answer to a quote we asked."""
+
+    def handle(
+        node: NodeService, connection: Connection, env: Envelope, now: float
+    ) -> list[Outgoing]:
+        out = handler(node, connection, env, now)
+        request = quote_store.request_by_tx(connection, str(env.context.transaction_id))
+        if request is None or request.message_id != str(env.context.message_id):
+            return out
+        return [*out, *_answered(node, connection, request, env, now)]
+
+    return handle
+
+
+def _answered(
+    node: NodeService, connection: Connection, request: QuoteRequest, env: Envelope, now: float
+) -> list[Outgoing]:
+    order = env.message.order if isinstance(env.message, OptionalOrderMessage) else None
+    if env.error is not None or order is None:
+        why = env.error.message if env.error is not None else "no order in its quote"
+        return advance(node, connection, request, f"refused: {why}", now)
+    source = _source(connection, request.item_id, request.rank)
+    lead = source.lead_time_days if source is not None else 0
+    promised = chain.tag_value(order.tags, chain.PLAN_TAG, "promise_date")
+    if promised is not None:
+        try:
+            lead = max(0, (date.fromisoformat(promised) - chain.today(now)).days)
+        except ValueError:
+            return advance(node, connection, request, f"unreadable date {promised!r}", now)
+    elif chain.tag_value(order.tags, chain.PLAN_TAG, "short_component") is not None:
+        short = chain.tag_value(order.tags, chain.PLAN_TAG, "short_reason") or "short"
+        return advance(node, connection, request, f"cannot supply: {short}", now)
+    if not quote_store.settle(connection, request.transaction_id, ANSWERED, lead_time_days=lead):
+        return []
+    return _finish(node, connection, request.sale_tx, request.sale_message_id, now)
+
+
+def advance(
+    node: NodeService, connection: Connection, request: QuoteRequest, why: str, now: float
+) -> list[Outgoing]:
+    """A supplier refused or did not answer: ask the next-ranked one, or finish the round."""
+    if not quote_store.settle(connection, request.transaction_id, "failed", note=why):
+        return []
+    out = []
+    if _source(connection, request.item_id, request.rank + 1) is not None:
+        out.append(
+            _ask(
+                node,
+                connection,
+                (request.sale_tx, request.sale_message_id),
+                request.item_id,
+                request.quantity,
+                request.rank + 1,
+                now,
+            )
+        )
+    return [*out, *_finish(node, connection, request.sale_tx, request.sale_message_id, now)]
+
+
+def _finish(
+    node: NodeService, connection: Connection, sale_tx: str, sale_message_id: str, now: float
+) -> list[Outgoing]:
+    asked = quote_store.requests(connection, sale_tx, sale_message_id)
+    if any(r.state == ASKED for r in asked):
+        return []
+    if not quote_store.close_round(connection, sale_tx, sale_message_id):
+        return []
+    body = quote_store.request_body(connection, sale_tx, sale_message_id)
+    if body is None:  # pragma: no cover - the round was opened by this very request
+        return []
+    request = decode(body)
+    assert isinstance(request.message, OrderMessage)  # noqa: S101
+    short = sorted({r.item_id for r in asked} - {r.item_id for r in asked if r.state == ANSWERED})
+    if short:
+        reasons = "; ".join(
+            f"{r.supplier_id}: {r.note}" for r in asked if r.item_id in short and r.note
+        )
+        answer = s.Order(
+            provider=s.Provider(id=node.identity.subscriber_id),
+            items=request.message.order.items,
+            tags=(
+                chain.tag_group(
+                    chain.PLAN_TAG,
+                    [
+                        ("short_component", ", ".join(short)),
+                        (
+                            "short_reason",
+                            f"no supplier could quote {', '.join(short)} ({reasons})",
+                        ),
+                    ],
+                ),
+            ),
+        )
+    else:
+        answer, _ = chain.quote(node, connection, request.message.order, now, sale_tx)
+    return [node.reply(request, OptionalOrderMessage(order=answer), now)]
+
+
+def sweep(node: NodeService) -> int:
+    """Move on from suppliers that refused or did not answer a quote in time, and record
+    purchase orders a supplier refused; how many changed."""
+    now = node.clock()
+    with node.store.engine.connect() as connection:
+        if not quote_store.overdue_or_refused(connection, now) and not (
+            sales_store.refused_orders(connection)
+        ):
+            return 0
+    with node.store.engine.begin() as connection:
+        due = quote_store.overdue_or_refused(connection, now)
+        for request, why in due:
+            for out in advance(node, connection, request, why, now):
+                node.enqueue(connection, out, now)
+        refused = sales_store.refused_orders(connection)
+        for po, why in refused:  # recorded for the owner; no re-sourcing yet
+            sales_store.update_purchase_order(
+                connection, po.id, now, state="refused", note=f"{po.supplier_id}: {why}"
+            )
+    return len(due) + len(refused)
