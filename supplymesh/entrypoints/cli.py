@@ -48,15 +48,20 @@ def demo(
         bool, typer.Option("--keep-running", help="Leave the servers up; print URLs and tokens.")
     ] = False,
     scenario: Annotated[
-        str, typer.Option("--scenario", help="trade (default) or pool (30 consumers pool demand).")
+        str,
+        typer.Option(
+            "--scenario",
+            help="trade (default), pool (30 consumers pool demand) or chain (made to order "
+            "through four nodes).",
+        ),
     ] = "trade",
     consumers: Annotated[int, typer.Option("--consumers", min=1, max=200)] = 30,
 ) -> None:
     """A registry, a maker's node and a shop's node trading for real on this machine."""
     from supplymesh.entrypoints.demo import run
 
-    if scenario not in ("trade", "pool"):
-        typer.echo(f"error: --scenario is trade or pool, not {scenario!r}", err=True)
+    if scenario not in ("trade", "pool", "chain"):
+        typer.echo(f"error: --scenario is trade, pool or chain, not {scenario!r}", err=True)
         raise typer.Exit(2)
     raise typer.Exit(run(directory, keep_running, scenario=scenario, consumers=consumers))
 

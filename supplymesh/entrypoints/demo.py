@@ -257,6 +257,29 @@ def tell(story: Story, registry_url: str, maker: Participant, shop: Participant)
     }
 
 
+def _run_chain(story: Story) -> int:
+    # demo_chain builds on this module's pieces, so it is imported here.
+    from supplymesh.entrypoints import demo_chain  # noqa: PLC0415
+
+    try:
+        result = demo_chain.run_chain(story)
+    except DemoFailed as exc:
+        story.console.print(f"[red]demo failed:[/] {exc}")
+        return 1
+    except KeyboardInterrupt:
+        story.console.print("stopped")
+        return 0
+    finally:
+        for server in reversed(story.servers):
+            server.stop()
+    table = Table("", "", title="chain summary")
+    for key in ("transaction", "promise", "moved_to", "reason"):
+        table.add_row(key, str(result[key]))
+    table.add_row("seconds", f"{time.monotonic() - story.started:.1f}")
+    story.console.print(table)
+    return 0
+
+
 def run(
     directory: Path | None,
     keep_running: bool,
@@ -264,7 +287,7 @@ def run(
     scenario: str = "trade",
     consumers: int = 30,
 ) -> int:
-    """Run the demo (``trade`` or ``pool``); 0 when the whole story completed."""
+    """Run the demo (``trade``, ``pool`` or ``chain``); 0 when the whole story completed."""
     console = console or Console(soft_wrap=True)
     folder = directory or Path(tempfile.mkdtemp(prefix="supplymesh-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -273,6 +296,8 @@ def run(
         return 2
     story = Story(directory=folder, console=console)
     console.print(f"[bold]supplymesh demo[/] in {folder}")
+    if scenario == "chain":
+        return _run_chain(story)
     try:
         with _network(story) as (registry_url, maker, shop):
             if scenario == "pool":

@@ -49,3 +49,16 @@ def test_the_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "not empty" in result.stdout
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_the_chain_demo_plans_through_four_nodes_and_carries_a_delay_back_up(
+    tmp_path: Path,
+) -> None:
+    """--scenario chain: a promise from the chain's plans, POs placed, a timber delay moves it."""
+    result = run_demo("--scenario", "chain", "--dir", str(tmp_path / "chain"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "promise date" in out
+    assert "buys 20 x timber from timber.demo: confirmed" in out
+    assert "river flooded" in out
+    assert "Traceback" not in out + result.stderr

@@ -1,0 +1,209 @@
+"""``supplymesh demo --scenario chain``: a made-to-order table through four independent nodes.
+
+A shop asks a furniture maker for 10 oak tables. The maker plans them with MRP on its own
+capacity and asks its board mill for a quote over the protocol; the mill, a maker too, plans
+its boards and asks the timber merchant. The promise date the shop sees comes from that chain.
+Confirming places purchase orders down the chain; a timber delay travels back up as a new
+promise date with its reasons; cancelling before production cancels every order below, once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.tree import Tree
+
+from supplymesh.adapters.background_server import ServerThread, free_port
+from supplymesh.adapters.node_home import NodeRole
+from supplymesh.entrypoints.demo import (
+    DemoFailed,
+    Participant,
+    Story,
+    _start_node,
+    _subscribed,
+    _wait,
+)
+from supplymesh.entrypoints.demo import _received as received
+from supplymesh.entrypoints.registry_server import RegistrySettings
+from supplymesh.entrypoints.registry_server import create_app as create_registry
+
+
+def _day(offset: int) -> str:
+    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
+
+
+def _maker_data() -> dict[str, Any]:
+    return {
+        "items": [
+            {"id": "table", "name": "Oak table", "procurement": "make", "unit_price": "12000"},
+            {"id": "board", "name": "Oak board", "procurement": "buy"},
+        ],
+        "bom": [{"parent": "table", "component": "board", "quantity_per": "2"}],
+        "routings": [
+            {"item_id": "table",
+             "operations": [{"sequence": 10, "work_center_id": "assembly", "hours_per_unit": "2"}]}
+        ],
+        "work_centers": [
+            {"id": "assembly", "hours_per_day": "8", "working_weekdays": [0, 1, 2, 3, 4, 5, 6]}
+        ],
+        "sourcing": [
+            {"item_id": "board", "ask_quotes": True,
+             "suppliers": [{"supplier_id": "mill.demo", "lead_time_days": 9}]}
+        ],
+        "quote_wait_seconds": 3,
+    }  # fmt: skip
+
+
+def _mill_data() -> dict[str, Any]:
+    return {
+        "items": [
+            {"id": "board", "name": "Oak board", "procurement": "make", "unit_price": "400"},
+            {"id": "timber", "name": "Oak log", "procurement": "buy"},
+        ],
+        "bom": [{"parent": "board", "component": "timber", "quantity_per": "1"}],
+        "routings": [
+            {"item_id": "board",
+             "operations": [{"sequence": 10, "work_center_id": "saw", "hours_per_unit": "0.5"}]}
+        ],
+        "work_centers": [
+            {"id": "saw", "hours_per_day": "8", "working_weekdays": [0, 1, 2, 3, 4, 5, 6]}
+        ],
+        "sourcing": [
+            {"item_id": "timber", "ask_quotes": True,
+             "suppliers": [{"supplier_id": "timber.demo", "lead_time_days": 2}]}
+        ],
+        "quote_wait_seconds": 2,
+    }  # fmt: skip
+
+
+def _tags(message: dict[str, Any], group: str) -> dict[str, str]:
+    for tag_group in message["order"].get("tags") or []:
+        if tag_group["descriptor"]["code"] == group:
+            return {t["descriptor"]["code"]: t["value"] for t in tag_group["list"]}
+    return {}
+
+
+def _tree(title: str, nodes: dict[str, Participant]) -> Tree:
+    """Each tier's orders (as seller) and purchase orders (as buyer), with states and dates."""
+    tree = Tree(f"[bold]{title}[/]")
+    branch = tree
+    for name in ("maker", "mill", "timber"):
+        node = nodes[name]
+        branch = branch.add(f"[magenta]{node.name}[/]")
+        for order in node.call("GET", "/owner/orders?role=seller"):
+            line = order["lines"][0]
+            branch.add(f"sells {line['quantity']} x {line['item_id']}: [green]{order['state']}[/]")
+        if name != "timber":
+            production = node.call("GET", "/owner/production")
+            for po in production["purchase_orders"]:
+                branch.add(
+                    f"buys {po['quantity']} x {po['item_id']} from {po['supplier_id']}: "
+                    f"[green]{po['state']}[/], due {po['due']}"
+                )
+    return tree
+
+
+def run_chain(story: Story) -> dict[str, Any]:
+    """Start the network and tell the chain's story; the summary."""
+    console = story.console
+    port = free_port()
+    registry_url = f"http://127.0.0.1:{port}"
+    settings = RegistrySettings(
+        db_url=f"sqlite:///{story.directory / 'registry.sqlite'}",
+        home=story.directory / "registry",
+        public_url=registry_url,
+        subscriber_id="registry.demo.local",
+        challenge_interval=0.2,
+    )
+    story.servers.append(ServerThread(create_registry(settings), port).start())
+    roles = {
+        "timber": NodeRole.BPP,
+        "mill": NodeRole.BOTH,
+        "maker": NodeRole.BOTH,
+        "shop": NodeRole.BAP,
+    }
+    nodes = {
+        name: _start_node(story, name, role, registry_url, name.title())
+        for name, role in roles.items()
+    }
+    console.rule("1. Four independent nodes: each its own keys, data and capacity")
+    for node in nodes.values():
+        _wait(f"{node.name} subscribed", lambda n=node: _subscribed(registry_url, n.name))  # type: ignore[misc]
+    nodes["timber"].call(
+        "POST", "/owner/catalog",
+        [{"id": "timber", "name": "Oak log", "unit_price": "90", "on_hand": 500}],
+    )  # fmt: skip
+    nodes["mill"].call("POST", "/owner/production", _mill_data())
+    nodes["maker"].call("POST", "/owner/production", _maker_data())
+
+    console.rule("2. The shop asks for 10 tables; the promise date is computed down the chain")
+    shop, maker, timber = nodes["shop"], nodes["maker"], nodes["timber"]
+    tx = story_select(shop, maker)
+    quoted = _wait("on_select", lambda: received(shop, tx, "on_select"), timeout=30)["message"]
+    plan = _tags(quoted, "plan")
+    if "promise_date" not in plan:
+        raise DemoFailed(f"no promise date: {plan}")
+    console.print(f"  promise date [bold]{plan['promise_date']}[/]")
+    console.print(f"  critical path: {plan['critical_path']}")
+
+    console.rule("3. Confirm: capacity booked, purchase orders placed down the chain")
+    shop.call("POST", "/owner/init", {"transaction_id": tx, "name": "Shop", "address": "1 Road"})
+    _wait("on_init", lambda: received(shop, tx, "on_init"))
+    shop.call("POST", "/owner/confirm", {"transaction_id": tx})
+    _wait("on_confirm", lambda: received(shop, tx, "on_confirm"))
+    _wait(
+        "the timber order",
+        lambda: nodes["timber"].call("GET", "/owner/orders?role=seller"),
+        timeout=30,
+    )
+    _wait(
+        "every PO confirmed",
+        lambda: all(
+            po["state"] == "confirmed"
+            for name in ("maker", "mill")
+            for po in nodes[name].call("GET", "/owner/production")["purchase_orders"]
+        ),
+        timeout=30,
+    )
+    console.print(_tree("the chain after confirm", nodes))
+
+    console.rule("4. The timber is late: the new date travels up the chain, with the reason")
+    [timber_order] = timber.call("GET", "/owner/orders?role=seller")
+    timber.call(
+        "POST",
+        f"/owner/orders/{timber_order['id']}/delay",
+        {"date": _day(4), "reason": "river flooded"},
+    )
+    moved = _wait("the new promise at the shop", lambda: _promise_update(shop, tx), timeout=30)
+    console.print(
+        f"  shop's promise: {moved['previous_date']} → [bold]{moved['promise_date']}[/]\n"
+        f"  because: {moved['reason']}"
+    )
+    console.print(_tree("the chain after the delay", nodes))
+    return {
+        "transaction": tx,
+        "promise": plan["promise_date"],
+        "moved_to": moved["promise_date"],
+        "reason": moved["reason"],
+    }
+
+
+def story_select(shop: Participant, maker: Participant) -> str:
+    """The shop's select for 10 tables; its transaction id."""
+    tx = str(uuid.uuid4())
+    shop.call(
+        "POST",
+        "/owner/select",
+        {"transaction_id": tx, "bpp_id": maker.name, "items": [{"id": "table", "quantity": 10}]},
+    )
+    return tx
+
+
+def _promise_update(shop: Participant, tx: str) -> dict[str, str] | None:
+    found = None
+    for message in shop.call("GET", f"/owner/transactions/{tx}")["incoming"]:
+        if message["action"] == "on_status":
+            found = _tags(message["message"], "promise") or found
+    return found
