@@ -34,6 +34,10 @@ pools = Table(
     Column("state", String(16), nullable=False),
     Column("deadline", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # Running totals of the pool's members (kept by add_member / remove_member, which run
+    # while the pool's row is locked): reading them does not grow with the pool.
+    Column("units", Integer, nullable=False, server_default="0"),
+    Column("members", Integer, nullable=False, server_default="0"),
 )
 pool_members = Table(
     "pool_members",
@@ -122,11 +126,10 @@ def totals(
     connection: Connection, pool_id: str, member_id: str | None = None
 ) -> tuple[int, int, int]:
     """(units in the pool, members' orders, units of ``member_id``'s orders)."""
-    units, count = connection.execute(
-        select(func.coalesce(func.sum(pool_members.c.quantity), 0), func.count()).where(
-            pool_members.c.pool_id == pool_id
-        )
-    ).one()
+    row = connection.execute(
+        select(pools.c.units, pools.c.members).where(pools.c.pool_id == pool_id)
+    ).first()
+    units, count = row if row is not None else (0, 0)
     mine = 0
     if member_id is not None:
         mine = connection.execute(
@@ -148,7 +151,12 @@ def member(connection: Connection, order_ref: str) -> Member | None:
 
 
 def add_member(connection: Connection, pool_id: str, joined: Member) -> None:
-    """Record a member's order in a pool."""
+    """Record a member's order in a pool (and count it in the pool's totals)."""
+    connection.execute(
+        update(pools)
+        .where(pools.c.pool_id == pool_id)
+        .values(units=pools.c.units + joined.quantity, members=pools.c.members + 1)
+    )
     connection.execute(
         insert(pool_members).values(
             order_ref=joined.order_ref,
@@ -162,14 +170,20 @@ def add_member(connection: Connection, pool_id: str, joined: Member) -> None:
 
 
 def remove_member(connection: Connection, pool_id: str, order_ref: str) -> bool:
-    """Forget a member's order; True if it was there."""
-    return bool(
-        connection.execute(
-            delete(pool_members).where(
-                and_(pool_members.c.pool_id == pool_id, pool_members.c.order_ref == order_ref)
-            )
-        ).rowcount
+    """Forget a member's order (and take it off the pool's totals); True if it was there."""
+    quantity = connection.execute(
+        delete(pool_members)
+        .where(and_(pool_members.c.pool_id == pool_id, pool_members.c.order_ref == order_ref))
+        .returning(pool_members.c.quantity)
+    ).scalar_one_or_none()
+    if quantity is None:
+        return False
+    connection.execute(
+        update(pools)
+        .where(pools.c.pool_id == pool_id)
+        .values(units=pools.c.units - quantity, members=pools.c.members - 1)
     )
+    return True
 
 
 def due_pools(connection: Connection, now: float) -> list[str]:

@@ -288,12 +288,14 @@ class Pool:
         self._open_at(at)
         return replace(self, members=tuple(m for m in self.members if m.order_ref != order_ref))
 
-    def due(self, now: datetime) -> bool:
-        """True when the pool should close now."""
+    def due(self, now: datetime, total: int | None = None) -> bool:
+        """True when the pool should close now (``total``: the units, if the members are not
+        loaded)."""
         if self.state is not PoolState.OPEN:
             return False
         top = self.terms.tiers[-1].min_quantity
-        return now >= self.terms.deadline or (self.terms.close_when_top_tier and self.total >= top)
+        units = self.total if total is None else total
+        return now >= self.terms.deadline or (self.terms.close_when_top_tier and units >= top)
 
     def leaves(self) -> list[bytes]:
         """The commitments in the tree's order (sorted: the order reveals nothing)."""

@@ -322,6 +322,12 @@ def close_due(node: NodeService) -> int:
     with node.store.engine.connect() as connection:
         candidates = pool_store.due_pools(connection, now)
     for pool_id in candidates:
+        with node.store.engine.connect() as connection:
+            # Members are loaded only for a pool that closes now, not every second.
+            header = pool_store.load_pool(connection, pool_id)
+            units, _, _ = pool_store.totals(connection, pool_id)
+        if header is None or not header.pool.due(at, units):
+            continue
         with node.store.engine.begin() as connection:
             hosted = pool_store.load_pool(connection, pool_id, lock=True, members=True)
             if hosted is None or not hosted.pool.due(at):
