@@ -28,7 +28,6 @@ Each (c) run checks that every ACK added an inbox row (no message was sent twice
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import math
@@ -54,6 +53,7 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).parent))
 
 from loadgen import build_request, run_load
+from node_harness import HeldDispatcher, healthy, machine_cpu, serve_ack, verdict
 
 from supplymesh.adapters.node_home import NodeConfig, NodeHome, NodeRole
 from supplymesh.adapters.node_store import inbox as inbox_table
@@ -73,7 +73,6 @@ from supplymesh.protocol.envelope import encode, envelope
 from supplymesh.protocol.errors import ReceiverRole, SignatureError
 from supplymesh.protocol.messages import SearchMessage
 from supplymesh.protocol.registry import SubscriberType, SubscriptionStatus
-from supplymesh.services.dispatcher import Dispatcher
 from supplymesh.services.subscription import key_id_for
 from supplymesh.testing.participants import Participant
 from supplymesh.testing.servers import free_port
@@ -90,31 +89,6 @@ JSON = "application/json"
 REPO = Path(__file__).resolve().parents[1]
 
 # -- the servers (run in child processes) ------------------------------------------------------
-
-
-class HeldDispatcher(Dispatcher):
-    """The node's dispatcher, not started (callbacks stay queued) until released."""
-
-    held = True
-    released: asyncio.Event | None = None
-
-    def wake(self) -> None:
-        """Something was queued: look now (unless held)."""
-        if not self.held:
-            super().wake()
-
-    async def run(self) -> None:
-        """Wait for the release, then deliver as usual."""
-        if self.held:
-            self.released = asyncio.Event()
-            await self.released.wait()
-        await super().run()
-
-    def release(self) -> None:
-        """Start delivering."""
-        self.held = False
-        if self.released is not None:
-            self.released.set()
 
 
 def bench_app() -> Starlette:
@@ -179,19 +153,6 @@ def serve_node(home: str, port: int, workers: int) -> None:
     )
 
 
-def serve_ack(port: int) -> None:
-    """A bare ACK server for the buyers' endpoints (their on_* callbacks land here)."""
-
-    async def ack(_request: Request) -> Response:
-        return Response(ACK_BODY, media_type=JSON)
-
-    async def health(_request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type=JSON)
-
-    app = Starlette(routes=[Route("/health", health), Route("/{action}", ack, methods=["POST"])])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
 # -- the harness -------------------------------------------------------------------------------
 
 
@@ -254,11 +215,6 @@ def wait_until(
         time.sleep(0.1)
 
 
-def healthy(url: str) -> bool:
-    """GET /health answers 200."""
-    return httpx.get(f"{url}/health", timeout=2).status_code == 200
-
-
 def subscribed(registry_url: str, subscriber_id: str) -> bool:
     """The registry lists ``subscriber_id`` as SUBSCRIBED."""
     response = httpx.post(
@@ -295,13 +251,6 @@ def process_cpu(pid: int) -> tuple[float, float]:
             # With its ended children's time: connections closed meanwhile count too.
             postgres += seconds + (int(fields[13]) + int(fields[14])) / tick
     return tree, postgres
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, all) CPU seconds of every core so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (sum(values) - values[3] - values[4]) / tick, sum(values) / tick
 
 
 def wait_quiet(limit: float = QUIET_BELOW, patience: float = QUIET_PATIENCE) -> float:
@@ -650,11 +599,6 @@ class Row:
     goal: str = ""
     verdict: str = ""
     phase: Phase | None = None
-
-
-def verdict(ok: bool) -> str:
-    """PASS or BELOW."""
-    return "PASS" if ok else "BELOW"
 
 
 def rate_row(label: str, phase: Phase) -> Row:

@@ -62,6 +62,7 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).parent))
 
 from loadgen import build_request, run_load
+from node_harness import HeldDispatcher, healthy, machine_cpu, serve_ack, verdict
 
 from supplymesh.adapters.node_home import NodeConfig, NodeHome, NodeRole
 from supplymesh.adapters.node_store import inbox as inbox_table
@@ -81,7 +82,6 @@ from supplymesh.protocol.envelope import encode, envelope
 from supplymesh.protocol.messages import Message, OrderMessage, SearchMessage
 from supplymesh.protocol.registry import SubscriberType
 from supplymesh.services import pools as pool_service
-from supplymesh.services.dispatcher import Dispatcher
 from supplymesh.services.subscription import key_id_for
 from supplymesh.testing.participants import Participant
 from supplymesh.testing.servers import free_port
@@ -101,31 +101,6 @@ QUIET_BELOW = 0.25  # cores busy with other work before a measured phase starts
 QUIET_PATIENCE = 30.0
 
 # -- the servers (run in child processes) ------------------------------------------------------
-
-
-class HeldDispatcher(Dispatcher):
-    """The node's dispatcher, not started (callbacks stay queued) until released."""
-
-    held = True
-    released: asyncio.Event | None = None
-
-    def wake(self) -> None:
-        """Something was queued: look now (unless held)."""
-        if not self.held:
-            super().wake()
-
-    async def run(self) -> None:
-        """Wait for the release, then deliver as usual."""
-        if self.held:
-            self.released = asyncio.Event()
-            await self.released.wait()
-        await super().run()
-
-    def release(self) -> None:
-        """Start delivering."""
-        self.held = False
-        if self.released is not None:
-            self.released.set()
 
 
 def bench_app() -> Starlette:
@@ -158,19 +133,6 @@ def serve_node(home: str, port: int) -> None:
         log_level="warning",
         access_log=False,
     )
-
-
-def serve_ack(port: int) -> None:
-    """A bare ACK server for the buyers' endpoints (their on_* callbacks land here)."""
-
-    async def ack(_request: Request) -> Response:
-        return Response(ACK_BODY, media_type=JSON)
-
-    async def health(_request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type=JSON)
-
-    app = Starlette(routes=[Route("/health", health), Route("/{action}", ack, methods=["POST"])])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 # -- sending every message once ----------------------------------------------------------------
@@ -252,13 +214,6 @@ def send_once(
 # -- the harness -------------------------------------------------------------------------------
 
 
-def machine_cpu() -> tuple[float, float]:
-    """(busy, all) CPU seconds of every core so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (sum(values) - values[3] - values[4]) / tick, sum(values) / tick
-
-
 def wait_quiet() -> float:
     """Wait (up to QUIET_PATIENCE s) until other work on the machine is below QUIET_BELOW cores
     (a shared machine's other jobs take the cores the benchmark measures); the cores last seen
@@ -336,11 +291,6 @@ def wait_until(
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}\n{processes.tail(process)}")
         time.sleep(interval)
-
-
-def healthy(url: str) -> bool:
-    """GET /health answers 200."""
-    return httpx.get(f"{url}/health", timeout=2).status_code == 200
 
 
 def reader_engine(db_url: str) -> Engine:
@@ -577,11 +527,6 @@ class Report:
 
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def verdict(ok: bool) -> str:
-    """PASS or BELOW."""
-    return "PASS" if ok else "BELOW"
 
 
 def deciles(done: list[float]) -> str:
