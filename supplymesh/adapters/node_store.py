@@ -30,7 +30,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -283,7 +282,12 @@ class NodeStore:
         return int(queued)
 
     def claim(self, now: float, lease: float, limit: int = 32) -> list[OutgoingMessage]:
-        """Due messages, each the oldest unsettled one of its (transaction, peer), leased to us."""
+        """Due messages, each the oldest unsettled one of its (transaction, peer), leased to us.
+
+        Expired leases (a worker that died mid-delivery) go back to the queue first; then the
+        queue is read in the order of the (state, next_attempt_at) index, so a claim reads
+        about as many rows as it takes instead of sorting the whole backlog each time.
+        """
         earlier = outbox.alias("earlier")
         blocked = exists().where(
             and_(
@@ -293,18 +297,31 @@ class NodeStore:
                 earlier.c.state.in_(PENDING),
             )
         )
-        due = and_(
-            outbox.c.next_attempt_at <= now,
-            or_(
-                outbox.c.state == Delivery.QUEUED.value,
-                and_(outbox.c.state == Delivery.SENDING.value, outbox.c.claimed_until < now),
-            ),
-            ~blocked,
+        query = (
+            select(outbox)
+            .where(
+                and_(
+                    outbox.c.state == Delivery.QUEUED.value,
+                    outbox.c.next_attempt_at <= now,
+                    ~blocked,
+                )
+            )
+            .order_by(outbox.c.state, outbox.c.next_attempt_at)
+            .limit(limit)
         )
-        query = select(outbox).where(due).order_by(outbox.c.id).limit(limit)
         if self.is_postgres:
             query = query.with_for_update(skip_locked=True, of=outbox)
         with self.engine.begin() as connection:
+            connection.execute(
+                update(outbox)
+                .where(
+                    and_(
+                        outbox.c.state == Delivery.SENDING.value,
+                        outbox.c.claimed_until < now,
+                    )
+                )
+                .values(state=Delivery.QUEUED.value, claimed_until=None)
+            )
             rows = [dict(row) for row in connection.execute(query).mappings()]
             if rows:
                 connection.execute(
