@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,7 +62,15 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).parent))
 
 from loadgen import build_request, run_load
-from node_harness import HeldDispatcher, healthy, machine_cpu, serve_ack, verdict
+from node_harness import (
+    HeldDispatcher,
+    Processes,
+    healthy,
+    machine_cpu,
+    serve_ack,
+    verdict,
+    wait_until,
+)
 
 from supplymesh.adapters.node_home import NodeConfig, NodeHome, NodeRole
 from supplymesh.adapters.node_store import inbox as inbox_table
@@ -95,7 +103,6 @@ VALID_SECONDS = 1800  # signatures and context ttl of the pre-signed messages
 ITEM = "tee-shirt-custom"
 GOAL = 0.50
 JSON = "application/json"
-REPO = Path(__file__).resolve().parents[1]
 NO_REGISTRY = "http://127.0.0.1:9"  # never asked: every key the node needs is in its cache
 QUIET_BELOW = 0.25  # cores busy with other work before a measured phase starts
 QUIET_PATIENCE = 30.0
@@ -226,71 +233,6 @@ def wait_quiet() -> float:
         cores = (busy_after - busy) / max(every_after - every, 1e-9) * (os.cpu_count() or 1)
         if cores < QUIET_BELOW or time.monotonic() > deadline:
             return cores
-
-
-@dataclass
-class Processes:
-    """Child processes, their logs, and stopping them (by pid, newest first)."""
-
-    logs: Path
-    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        """Start ``python args`` with its output in ``logs/name.log``."""
-        log = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, *args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{Path(__file__).parent}"},
-            cwd=REPO,
-        )
-        self.children.append((name, process))
-        return process
-
-    def stop(self, process: subprocess.Popen[bytes]) -> None:
-        """SIGTERM, then wait (SIGKILL after 30 s)."""
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def stop_all(self) -> None:
-        """Stop every child still running."""
-        for _name, process in reversed(self.children):
-            self.stop(process)
-
-    def tail(self, process: subprocess.Popen[bytes]) -> str:
-        """The end of a child's log, for an error message."""
-        name = next(n for n, p in self.children if p is process)
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
-
-
-def wait_until(
-    what: str,
-    check: Callable[[], bool],
-    processes: Processes,
-    process: subprocess.Popen[bytes],
-    *,
-    timeout: float = 30.0,
-    interval: float = 0.1,
-) -> float:
-    """Poll ``check()`` until true; the time.time() it became true. Fails if the child died."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return time.time()
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise SystemExit(f"{what}: the process exited\n{processes.tail(process)}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}\n{processes.tail(process)}")
-        time.sleep(interval)
 
 
 def reader_engine(db_url: str) -> Engine:

@@ -1,9 +1,15 @@
-"""What the node benchmarks share: a held dispatcher, a bare ACK server, CPU readings."""
+"""What the node benchmarks share: child processes, a held dispatcher, a bare ACK server,
+CPU readings."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -17,6 +23,7 @@ from supplymesh.protocol.ack import ACK_BODY
 from supplymesh.services.dispatcher import Dispatcher
 
 JSON = "application/json"
+REPO = Path(__file__).resolve().parents[1]
 
 
 class HeldDispatcher(Dispatcher):
@@ -72,3 +79,68 @@ def serve_ack(port: int) -> None:
 def verdict(ok: bool) -> str:
     """PASS or BELOW."""
     return "PASS" if ok else "BELOW"
+
+
+@dataclass
+class Processes:
+    """Child processes, their logs, and stopping them (by pid, newest first)."""
+
+    logs: Path
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        """Start ``python args`` with its output in ``logs/name.log``."""
+        log = (self.logs / f"{name}.log").open("wb")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{Path(__file__).parent}"},
+            cwd=REPO,
+        )
+        self.children.append((name, process))
+        return process
+
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM, then wait (SIGKILL after 30 s)."""
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self) -> None:
+        """Stop every child still running."""
+        for _name, process in reversed(self.children):
+            self.stop(process)
+
+    def tail(self, process: subprocess.Popen[bytes]) -> str:
+        """The end of a child's log, for an error message."""
+        name = next(n for n, p in self.children if p is process)
+        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+def wait_until(
+    what: str,
+    check: Callable[[], bool],
+    processes: Processes,
+    process: subprocess.Popen[bytes],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+) -> float:
+    """Poll ``check()`` until true; the time.time() it became true. Fails if the child died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return time.time()
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit(f"{what}: the process exited\n{processes.tail(process)}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}\n{processes.tail(process)}")
+        time.sleep(interval)
