@@ -133,6 +133,29 @@ class SalePrice:
     currency: str
 
 
+SHIPPING = "@shipping"
+"""The item id a shipping quote goes by in a quote round (no item id starts with ``@``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shipping:
+    """How a maker ships: carriers in rank order, packages per unit made, and where from."""
+
+    carriers: tuple[tuple[str, str | None], ...]  # (carrier id, url or None: from registries)
+    packages_per_unit: Decimal = Decimal(1)
+    origin: str | None = None  # the maker's city code; the node's city when not given
+
+    def sources(self) -> tuple[Source, ...]:
+        """The carriers as a quote round asks them: one sourcing rule for shipping."""
+        return tuple(
+            Source(SHIPPING, rank, carrier_id, "standard", 0, url=url, ask=True)
+            for rank, (carrier_id, url) in enumerate(self.carriers)
+        )
+
+
+_SHIPPING = msgspec.json.Decoder(Shipping)
+
+
 @dataclass(frozen=True, slots=True)
 class ProductionData:
     """Everything an import gives: master data, stock on hand, free open orders, other load."""
@@ -147,6 +170,7 @@ class ProductionData:
     load: tuple[tuple[str, date, Decimal], ...]
     prices: tuple[tuple[str, SalePrice], ...] = ()
     quote_wait_seconds: float = 5.0
+    shipping: Shipping | None = None
 
 
 def _json(value: Any) -> str:
@@ -225,6 +249,16 @@ def replace_master(connection: Connection, data: ProductionData) -> None:
     connection.execute(
         insert(mfg_settings).values(key="quote_wait_seconds", value=str(data.quote_wait_seconds))
     )
+    if data.shipping is not None:
+        connection.execute(insert(mfg_settings).values(key="shipping", value=_json(data.shipping)))
+
+
+def shipping(connection: Connection) -> Shipping | None:
+    """How this maker ships its made items, if it books carriers."""
+    value = connection.execute(
+        select(mfg_settings.c.value).where(mfg_settings.c.key == "shipping")
+    ).scalar_one_or_none()
+    return _SHIPPING.decode(value) if value is not None else None
 
 
 def quote_wait_seconds(connection: Connection) -> float:

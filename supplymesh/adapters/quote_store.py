@@ -34,6 +34,7 @@ mfg_quote_requests = Table(
     Column("lead_time_days", Integer, nullable=True),
     Column("note", Text, nullable=True),
     Column("deadline", Float, nullable=False),
+    Column("answer", Text, nullable=True),
 )
 
 ASKED = "asked"
@@ -56,6 +57,7 @@ class QuoteRequest:
     deadline: float
     lead_time_days: int | None = None
     note: str | None = None
+    answer: str | None = None  # what the supplier answered, as JSON (a carrier's days and price)
 
 
 def _request(row: Any) -> QuoteRequest:
@@ -72,6 +74,7 @@ def _request(row: Any) -> QuoteRequest:
         deadline=row.deadline,
         lead_time_days=row.lead_time_days,
         note=row.note,
+        answer=row.answer,
     )
 
 
@@ -148,6 +151,7 @@ def settle(
     *,
     lead_time_days: int | None = None,
     note: str | None = None,
+    answer: str | None = None,
 ) -> bool:
     """Settle an asked request; True only for the caller that settled it."""
     return bool(
@@ -159,7 +163,7 @@ def settle(
                     mfg_quote_requests.c.state == ASKED,
                 )
             )
-            .values(state=state, lead_time_days=lead_time_days, note=note)
+            .values(state=state, lead_time_days=lead_time_days, note=note, answer=answer)
         ).rowcount
     )
 
@@ -179,7 +183,9 @@ def requests(
     query = select(mfg_quote_requests).where(mfg_quote_requests.c.sale_tx == sale_tx)
     if sale_message_id is not None:
         query = query.where(mfg_quote_requests.c.sale_message_id == sale_message_id)
-    query = query.order_by(mfg_quote_requests.c.item_id, mfg_quote_requests.c.rank)
+    query = query.order_by(
+        mfg_quote_requests.c.item_id, mfg_quote_requests.c.deadline, mfg_quote_requests.c.rank
+    )
     return [_request(row) for row in connection.execute(query)]
 
 

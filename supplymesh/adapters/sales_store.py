@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Float, String, Table, Text, and_, insert, select, update
+from sqlalchemy import Column, Float, Integer, String, Table, Text, and_, insert, select, update
 from sqlalchemy.engine import Connection
 
 from supplymesh.adapters.node_store import metadata, outbox
@@ -39,6 +39,24 @@ mfg_sales = Table(
     Column("promise_date", String(10), nullable=False),
     Column("explanation", Text, nullable=False),
     Column("state", String(16), nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("stage", String(32), nullable=False, server_default="waiting-for-materials"),
+)
+mfg_shipments = Table(
+    "mfg_shipments",
+    metadata,
+    Column("sale_tx", String(255), primary_key=True),
+    Column("carrier_id", String(255), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("transaction_id", String(255), nullable=False, unique=True),
+    Column("lane_id", String(255), nullable=False),
+    Column("packages", Integer, nullable=False),
+    Column("ready", String(10), nullable=False),
+    Column("pickup", String(10), nullable=False),
+    Column("delivery", String(10), nullable=False),
+    Column("price", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("note", Text, nullable=True),
     Column("updated_at", Float, nullable=False),
 )
 
@@ -74,6 +92,25 @@ class Sale:
     promise_date: date
     explanation: str
     state: str
+    stage: str = "waiting-for-materials"
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """The carrier booking that takes a sale's goods to its buyer."""
+
+    sale_tx: str
+    carrier_id: str
+    url: str
+    transaction_id: str
+    lane_id: str
+    packages: int
+    ready: date
+    pickup: date
+    delivery: date
+    price: Decimal
+    state: str
+    note: str | None = None
 
 
 OPEN_PO_STATES = ("open", "ordered", "confirmed", "delayed")
@@ -170,6 +207,7 @@ def add_sale(connection: Connection, sale: Sale, now: float) -> None:
             promise_date=sale.promise_date.isoformat(),
             explanation=sale.explanation,
             state=sale.state,
+            stage=sale.stage,
             updated_at=now,
         )
     )
@@ -190,6 +228,7 @@ def sale(connection: Connection, transaction_id: str) -> Sale | None:
         promise_date=date.fromisoformat(row.promise_date),
         explanation=row.explanation,
         state=row.state,
+        stage=row.stage,
     )
 
 
@@ -231,3 +270,75 @@ def refused_orders(connection: Connection) -> list[tuple[PurchaseOrder, str]]:
         )
     )
     return [(_po(row), str(row.last_error or row.delivery)) for row in rows]
+
+
+def _shipment(row: Any) -> Shipment:
+    return Shipment(
+        sale_tx=row.sale_tx,
+        carrier_id=row.carrier_id,
+        url=row.url,
+        transaction_id=row.transaction_id,
+        lane_id=row.lane_id,
+        packages=row.packages,
+        ready=date.fromisoformat(row.ready),
+        pickup=date.fromisoformat(row.pickup),
+        delivery=date.fromisoformat(row.delivery),
+        price=Decimal(row.price),
+        state=row.state,
+        note=row.note,
+    )
+
+
+def add_shipment(connection: Connection, shipment: Shipment, now: float) -> None:
+    """Record the shipment booked for a sale."""
+    connection.execute(
+        insert(mfg_shipments).values(
+            sale_tx=shipment.sale_tx,
+            carrier_id=shipment.carrier_id,
+            url=shipment.url,
+            transaction_id=shipment.transaction_id,
+            lane_id=shipment.lane_id,
+            packages=shipment.packages,
+            ready=shipment.ready.isoformat(),
+            pickup=shipment.pickup.isoformat(),
+            delivery=shipment.delivery.isoformat(),
+            price=str(shipment.price),
+            state=shipment.state,
+            note=shipment.note,
+            updated_at=now,
+        )
+    )
+
+
+def shipment(connection: Connection, sale_tx: str) -> Shipment | None:
+    """A sale's shipment."""
+    row = connection.execute(
+        select(mfg_shipments).where(mfg_shipments.c.sale_tx == sale_tx)
+    ).first()
+    return _shipment(row) if row is not None else None
+
+
+def shipment_by_tx(connection: Connection, transaction_id: str) -> Shipment | None:
+    """The shipment booked in a transaction with a carrier."""
+    row = connection.execute(
+        select(mfg_shipments).where(mfg_shipments.c.transaction_id == transaction_id)
+    ).first()
+    return _shipment(row) if row is not None else None
+
+
+def shipments(connection: Connection) -> list[Shipment]:
+    """Every shipment, by pickup day."""
+    query = select(mfg_shipments).order_by(mfg_shipments.c.pickup, mfg_shipments.c.sale_tx)
+    return [_shipment(row) for row in connection.execute(query)]
+
+
+def update_shipment(connection: Connection, sale_tx: str, now: float, **values: Any) -> None:
+    """Change a shipment's days, state or note."""
+    for key in ("ready", "pickup", "delivery"):
+        if isinstance(values.get(key), date):
+            values[key] = values[key].isoformat()
+    connection.execute(
+        update(mfg_shipments)
+        .where(mfg_shipments.c.sale_tx == sale_tx)
+        .values(updated_at=now, **values)
+    )

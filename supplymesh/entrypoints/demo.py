@@ -119,7 +119,14 @@ def _received(node: Participant, tx: str, action: str) -> dict[str, Any] | None:
 
 
 def _start_node(
-    story: Story, name: str, role: NodeRole, registry_url: str, display: str
+    story: Story,
+    name: str,
+    role: NodeRole,
+    registry_url: str,
+    display: str,
+    *,
+    domain: str = DOMAIN,
+    city: str = CITY,
 ) -> Participant:
     port = free_port()
     home = NodeHome(story.directory / name)
@@ -128,8 +135,8 @@ def _start_node(
         NodeConfig(
             subscriber_id=f"{name}.demo",
             role=role,
-            domain=DOMAIN,
-            city=CITY,
+            domain=domain,
+            city=city,
             country="IND",
             url=url,
             registries=(registry_url,),

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from supplymesh.adapters.node_store import Duplicate
 from supplymesh.adapters.registry_client import RegistryError
 from supplymesh.domain.errors import DomainError
-from supplymesh.entrypoints import owner_api, owner_production
+from supplymesh.entrypoints import owner_api, owner_logistics, owner_production
 from supplymesh.entrypoints.challenge_app import on_subscribe_endpoint
 from supplymesh.entrypoints.metrics import Metrics
 from supplymesh.entrypoints.node_app import Node, build_node
@@ -274,6 +274,7 @@ def create_app(
         Route("/metrics", metrics.endpoint),
         on_subscribe_endpoint(node.encryption, node.config.subscriber_id),
         *owner_production.routes(node),  # before owner_api's /owner/orders/{id}/{verb}
+        *owner_logistics.routes(node),
         *owner_api.routes(node),
         Route("/{action}", inbox.handle, methods=["POST"]),
     ]

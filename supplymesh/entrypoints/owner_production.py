@@ -3,6 +3,7 @@
 POST /owner/production                production data (JSON, see services.production_import)
 GET  /owner/production                sales with promise dates, purchase orders, stock, load
 POST /owner/orders/{id}/delay         a seller's order will be late  {"date": …, "reason": …}
+POST /owner/orders/{id}/ready         a made-to-order sale's goods are finished (buyer told)
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ async def _with_urls(node: Node, data: ProductionData) -> ProductionData:
             sources.append(dataclasses.replace(source, url=url))
         else:
             sources.append(source)
+    if data.shipping is not None:
+        carriers = []
+        for carrier_id, given in data.shipping.carriers:
+            url = given or await node.buyer.directory.url_of(carrier_id)
+            if url is None:
+                raise ValueError(
+                    f"carrier {carrier_id} is on no registry this node can reach; give its url"
+                )
+            carriers.append((carrier_id, url))
+        shipping = dataclasses.replace(data.shipping, carriers=tuple(carriers))
+        return dataclasses.replace(data, sources=tuple(sources), shipping=shipping)
     return dataclasses.replace(data, sources=tuple(sources))
 
 
@@ -75,8 +87,24 @@ def production_view(node: Node) -> dict[str, Any]:
                     "promise_date": s.promise_date.isoformat(),
                     "critical_path": s.explanation,
                     "state": s.state,
+                    "stage": s.stage,
                 }
                 for s in sales_store.sales(connection)
+            ],
+            "shipments": [
+                {
+                    "sale": sh.sale_tx,
+                    "carrier_id": sh.carrier_id,
+                    "transaction_id": sh.transaction_id,
+                    "lane_id": sh.lane_id,
+                    "packages": sh.packages,
+                    "ready": sh.ready.isoformat(),
+                    "pickup": sh.pickup.isoformat(),
+                    "delivery": sh.delivery.isoformat(),
+                    "price": str(sh.price),
+                    "state": sh.state,
+                }
+                for sh in sales_store.shipments(connection)
             ],
             "purchase_orders": [
                 {
@@ -121,9 +149,19 @@ async def delay(node: Node, request: Request) -> Response:
     return _json({"order_id": order.id, "new_date": new_date.isoformat()})
 
 
+async def ready(node: Node, request: Request) -> Response:
+    """A made-to-order sale's goods are finished: its buyer hears they are ready."""
+    sale = await run_in_threadpool(
+        chain_status.mark_ready, node.service, request.path_params["order_id"]
+    )
+    node.dispatcher.wake()
+    return _json({"order_id": sale.order_id, "stage": sale.stage})
+
+
 def routes(node: Node) -> list[Route]:
     """The production routes, each behind the owner token (before the generic order routes)."""
     return [
         Route("/owner/production", _owner(production, node), methods=["GET", "POST"]),
         Route("/owner/orders/{order_id}/delay", _owner(delay, node), methods=["POST"]),
+        Route("/owner/orders/{order_id}/ready", _owner(ready, node), methods=["POST"]),
     ]

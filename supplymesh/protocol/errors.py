@@ -80,6 +80,9 @@ class ErrorCode(enum.Enum):
     RATING_CATEGORY_UNSUPPORTED = CodeInfo(
         "50003", ErrorType.POLICY, "Rating category not supported"
     )
+    # Logistics (ONDC 6xxxx).
+    NOT_SERVICEABLE = CodeInfo("60001", ErrorType.DOMAIN, "Route not serviceable")
+    NO_CARRIER_CAPACITY = CodeInfo("60004", ErrorType.DOMAIN, "No delivery capacity in time")
     # Buyer-side (ONDC 2xxxx).
     INVALID_ORDER_STATE = CodeInfo("20007", ErrorType.DOMAIN, "Invalid order state")
     CALLBACK_LATE = CodeInfo("20009", ErrorType.CONTEXT, "Callback after the request's ttl")

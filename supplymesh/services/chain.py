@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from types import MappingProxyType
@@ -24,9 +25,11 @@ from sqlalchemy.engine import Connection
 
 from supplymesh.adapters import production_store as store
 from supplymesh.adapters import quote_store, sales_store
+from supplymesh.adapters.production_store import SHIPPING
 from supplymesh.adapters.sales_store import PurchaseOrder, Sale
 from supplymesh.domain.catalog import BreakupLine, Quote
 from supplymesh.domain.errors import DomainError
+from supplymesh.domain.logistics import LOGISTICS_DOMAIN, ShipmentRequest
 from supplymesh.domain.mrp import plan
 from supplymesh.domain.orders import Order, OrderLine
 from supplymesh.domain.planning import (
@@ -43,7 +46,8 @@ from supplymesh.protocol.context import new_context
 from supplymesh.protocol.envelope import Envelope, envelope
 from supplymesh.protocol.errors import ErrorCode
 from supplymesh.protocol.messages import OrderMessage
-from supplymesh.services import wire
+from supplymesh.services import carrier, wire
+from supplymesh.services.carrier import CarrierAnswer
 from supplymesh.services.node import NodeService, Outgoing
 
 PLAN_TAG = "plan"
@@ -54,6 +58,12 @@ ZERO = Decimal(0)
 SELLER = "seller"
 BUYER = "buyer"
 PO_NAMESPACE = uuid.UUID("6f1f4c52-2f0e-4c61-9a57-7c1f0f1e5a11")
+WAITING = "waiting-for-materials"
+SCHEDULED = "scheduled"
+IN_PRODUCTION = "in-production"
+READY = "ready"
+SHIPPED = "shipped"
+DELIVERED = "delivered"
 
 
 class NotPriced(DomainError):
@@ -122,8 +132,116 @@ def answered_sourcing(connection: Connection, sale_tx: str) -> dict[str, tuple[S
     return {
         r.item_id: (SupplierQuote(r.supplier_id, r.lead_time_days or 0),)
         for r in quote_store.requests(connection, sale_tx)
-        if r.state == quote_store.ANSWERED
+        if r.state == quote_store.ANSWERED and r.item_id != SHIPPING
     }
+
+
+# -- shipping ---------------------------------------------------------------------------------
+
+
+def made_item_price(connection: Connection, item_id: str) -> store.SalePrice | None:
+    """A made item's public price, if it has one."""
+    made = store.made_item(connection, item_id)
+    return made[1] if made is not None else None
+
+
+def destination(request: Envelope, fallback: str) -> str:
+    """Where the buyer wants the goods: its order's end stop city, else its own city."""
+    order = request.message.order if isinstance(request.message, OrderMessage) else None
+    for fulfillment in (order.fulfillments if order is not None else None) or ():
+        for stop in fulfillment.stops or ():
+            location = stop.location
+            if stop.type == "end" and location is not None:
+                code = location.city.code if location.city is not None else None
+                if code or location.area_code:
+                    return str(code or location.area_code)
+    return request.context.city_code or fallback
+
+
+def shipment_request(
+    node: NodeService,
+    connection: Connection,
+    request: Envelope,
+    now: float,
+    sale_tx: str,
+    *,
+    ready_on: date | None = None,
+) -> ShipmentRequest | None:
+    """What to ask a carrier for a quote's goods: the day the plan has them ready (or
+    ``ready_on``), packages, from here to the buyer; None when this maker books no carriers."""
+    shipping = store.shipping(connection)
+    order = request.message.order if isinstance(request.message, OrderMessage) else None
+    chosen = made_selection(connection, order)
+    if shipping is None or chosen is None:
+        return None
+    item_id, count = chosen
+    ready = ready_on or (
+        plan(
+            quote_inputs(connection, Demand("quote", item_id, Decimal(count)), today(now), sale_tx)
+        )
+        .promises[0]
+        .date
+    )
+    packages = int((shipping.packages_per_unit * count).to_integral_value(ROUND_CEILING))
+    return ShipmentRequest(
+        origin=shipping.origin or node.identity.city,
+        destination=destination(request, node.identity.city),
+        ready=ready,
+        packages=max(packages, 1),
+    )
+
+
+def shipping_answer(
+    connection: Connection, sale_tx: str
+) -> tuple[quote_store.QuoteRequest, CarrierAnswer] | None:
+    """The carrier that answered a sale's latest quote round, and what it quoted."""
+    found = None
+    for r in quote_store.requests(connection, sale_tx):
+        if r.item_id == SHIPPING and r.state == quote_store.ANSWERED and r.answer:
+            found = (r, msgspec.json.decode(r.answer, type=CarrierAnswer))
+    return found
+
+
+def delivered(ready: date, pickup: date, delivery: date) -> date:
+    """The delivery day of goods ready on ``ready``, on a lane quoted pickup → delivery: as
+    quoted when they are ready in time, else as much later as they are late."""
+    return delivery if ready <= pickup else ready + (delivery - pickup)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A promise at the buyer's door: ready here, picked up, delivered, by which carrier."""
+
+    ready: Promise
+    carrier_id: str | None
+    pickup: date | None
+    date: date
+    price: Decimal | None
+
+    @property
+    def explanation(self) -> str:
+        """The critical path, with the shipping leg last."""
+        if self.carrier_id is None:
+            return self.ready.explanation
+        return (
+            f"{self.ready.explanation} → shipped by {self.carrier_id}: pickup {self.pickup}, "
+            f"delivery {self.date}"
+        )
+
+
+def at_door(connection: Connection, ready: Promise, sale_tx: str | None) -> Delivered:
+    """A plan's promise carried to the buyer: by the carrier quoted (or booked) for the sale."""
+    booked = sales_store.shipment(connection, sale_tx) if sale_tx else None
+    if booked is not None and booked.state != "cancelled":
+        day = delivered(ready.date, booked.pickup, booked.delivery)
+        pickup = max(ready.date, booked.pickup)
+        return Delivered(ready, booked.carrier_id, pickup, day, booked.price)
+    answered = shipping_answer(connection, sale_tx) if sale_tx else None
+    if answered is None:
+        return Delivered(ready, None, None, ready.date, None)
+    request, answer = answered
+    day = delivered(ready.date, answer.pickup, answer.delivery)
+    return Delivered(ready, request.supplier_id, max(ready.date, answer.pickup), day, answer.price)
 
 
 def quoted_transaction(connection: Connection, sale_tx: str, item_id: str) -> str | None:
@@ -168,14 +286,17 @@ def plan_load(result: Plan) -> list[tuple[str, date, Decimal]]:
     return [(center, day, hours) for (center, day), hours in sorted(booked.items())]
 
 
-def _plan_tags(promise: Promise) -> s.TagGroup:
-    return tag_group(
-        PLAN_TAG,
-        [
-            ("promise_date", promise.date.isoformat()),
-            ("critical_path", promise.explanation),
-        ],
-    )
+def _plan_tags(promise: Delivered, stage: str | None = None) -> s.TagGroup:
+    values = [
+        ("promise_date", promise.date.isoformat()),
+        ("ready_date", promise.ready.date.isoformat()),
+        ("critical_path", promise.explanation),
+    ]
+    if promise.carrier_id is not None and promise.pickup is not None:
+        values += [("carrier", promise.carrier_id), ("pickup_date", promise.pickup.isoformat())]
+    if stage is not None:
+        values.append(("stage", stage))
+    return tag_group(PLAN_TAG, values)
 
 
 # -- quote ------------------------------------------------------------------------------------
@@ -200,12 +321,16 @@ def quote(
         raise NotPriced(f"{item_id} is made here but has no public price yet")
     if count <= 0:
         raise DomainError(f"a quantity must be positive, got {count}")
-    promise = plan(
-        quote_inputs(
-            connection, Demand("quote", item_id, Decimal(count)), today(now), transaction_id
-        )
-    ).promises[0]
-    quoted = _priced(item.label or item_id, item_id, count, price, node)
+    promise = at_door(
+        connection,
+        plan(
+            quote_inputs(
+                connection, Demand("quote", item_id, Decimal(count)), today(now), transaction_id
+            )
+        ).promises[0],
+        transaction_id,
+    )
+    quoted = _priced(item.label or item_id, item_id, count, price, node, promise)
     answer = s.Order(
         provider=s.Provider(id=node.identity.subscriber_id),
         items=(
@@ -228,12 +353,21 @@ def _unit_price(connection: Connection, item_id: str) -> Decimal:
     return made[1].unit_price
 
 
-def _priced(
-    title: str, item_id: str, count: int, price: store.SalePrice, node: NodeService
+def _priced(  # noqa: PLR0917 - one quote's every fact
+    title: str,
+    item_id: str,
+    count: int,
+    price: store.SalePrice,
+    node: NodeService,
+    shipped: Delivered,
 ) -> Quote:
     amount = (price.unit_price * count).quantize(CENT, ROUND_HALF_UP)
     lines = [BreakupLine(title, amount, item_id=item_id, quantity=count)]
-    if node.identity.delivery_charge:
+    if shipped.price is not None:  # the carrier's tariff, passed on as it was quoted
+        lines.append(
+            BreakupLine(f"Shipping by {shipped.carrier_id}", shipped.price, kind="delivery")
+        )
+    elif node.identity.delivery_charge:
         lines.append(
             BreakupLine("Delivery", node.identity.delivery_charge.quantize(CENT), kind="delivery")
         )
@@ -267,7 +401,7 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
     [(item_id, count)] = wire.selection(env.message.order)
     unit_price = _unit_price(connection, item_id)
     result = plan(quote_inputs(connection, Demand(tx, item_id, Decimal(count)), today(now), tx))
-    promise = result.promises[0]
+    promise = at_door(connection, result.promises[0], tx)
     for requirement in result.requirements:
         if requirement.from_stock > 0:
             store.reserve_for(connection, tx, requirement.item_id, requirement.from_stock)
@@ -300,6 +434,12 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
         sales_store.add_purchase_order(connection, po, now)
         if source is not None:
             out.append(_purchase(node, connection, po, source, now))
+    stage = (
+        WAITING
+        if result.purchases or any(r.from_receipts for r in result.requirements)
+        else SCHEDULED
+    )
+    out.extend(_book_shipment(node, connection, env, promise, now))
     order = Order(
         id=f"O-{uuid.uuid4().hex[:12]}",
         transaction_id=tx,
@@ -313,14 +453,16 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
     node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
     sales_store.add_sale(
         connection,
-        Sale(tx, order.id, item_id, Decimal(count), promise.date, promise.explanation, "open"),
+        Sale(
+            tx, order.id, item_id, Decimal(count), promise.date, promise.explanation, "open", stage
+        ),
         now,
     )
     answer = msgspec.structs.replace(
         wire.order(order, node.identity.subscriber_id, quoted),
         billing=env.message.order.billing,
         fulfillments=env.message.order.fulfillments,
-        tags=(_plan_tags(promise),),
+        tags=(_plan_tags(promise, stage),),
     )
     return [node.reply(env, OrderMessage(order=answer), now), *out]
 
@@ -364,3 +506,66 @@ def _purchase(
         now=now,
     )
     return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))
+
+
+def _book_shipment(
+    node: NodeService, connection: Connection, env: Envelope, promise: Delivered, now: float
+) -> list[Outgoing]:
+    """Book the quoted carrier for a confirmed sale (in the transaction it quoted in)."""
+    tx = str(env.context.transaction_id)
+    answered = shipping_answer(connection, tx)
+    shipment = shipment_request(node, connection, env, now, tx, ready_on=promise.ready.date)
+    if answered is None or shipment is None or promise.pickup is None:
+        return []
+    request, answer = answered
+    shipping = store.shipping(connection)
+    url = next(
+        (u for c, u in (shipping.carriers if shipping else ()) if c == request.supplier_id), None
+    )
+    if url is None:
+        return []
+    sales_store.add_shipment(
+        connection,
+        sales_store.Shipment(
+            sale_tx=tx,
+            carrier_id=request.supplier_id,
+            url=url,
+            transaction_id=request.transaction_id,
+            lane_id=answer.lane_id,
+            packages=shipment.packages,
+            ready=promise.ready.date,
+            pickup=promise.pickup,
+            delivery=promise.date,
+            price=answer.price,
+            state="booking",
+        ),
+        now,
+    )
+    identity = node.identity
+    ctx = new_context(
+        Action.CONFIRM,
+        now=datetime.fromtimestamp(now, UTC),
+        domain=LOGISTICS_DOMAIN,
+        bap_id=identity.subscriber_id,
+        bap_uri=identity.url,
+        city=identity.city,
+        country=identity.country,
+        bpp_id=request.supplier_id,
+        bpp_uri=url,
+        transaction_id=request.transaction_id,
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{request.transaction_id}/confirm")),
+    )
+    order = msgspec.structs.replace(
+        carrier.request_order(request.supplier_id, shipment),
+        billing=s.Billing(name=identity.display_name or identity.subscriber_id),
+    )
+    node.store.touch_transaction(
+        connection,
+        transaction_id=request.transaction_id,
+        role=BUYER,
+        counterparty=request.supplier_id,
+        domain=LOGISTICS_DOMAIN,
+        action=Action.CONFIRM.value,
+        now=now,
+    )
+    return [Outgoing(request.supplier_id, url, envelope(ctx, OrderMessage(order=order)))]

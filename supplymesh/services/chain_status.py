@@ -18,22 +18,33 @@ from sqlalchemy.engine import Connection
 
 from supplymesh.adapters import production_store as store
 from supplymesh.adapters import sales_store
-from supplymesh.adapters.sales_store import PurchaseOrder, Sale
+from supplymesh.adapters.sales_store import PurchaseOrder, Sale, Shipment
 from supplymesh.domain.errors import DomainError
+from supplymesh.domain.logistics import LOGISTICS_DOMAIN
 from supplymesh.domain.mrp import plan, replan
 from supplymesh.domain.orders import Order, OrderState
+from supplymesh.domain.planning import PromiseMove
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.context import new_context
 from supplymesh.protocol.envelope import Envelope, decode, envelope
 from supplymesh.protocol.messages import CancelMessage, OrderMessage
-from supplymesh.services import wire
+from supplymesh.services import carrier, wire
 from supplymesh.services.chain import (
     BUYER,
     DELAY_TAG,
+    DELIVERED,
+    IN_PRODUCTION,
     PO_NAMESPACE,
     PROMISE_TAG,
+    READY,
+    SCHEDULED,
     SELLER,
+    SHIPPED,
+    WAITING,
+    Delivered,
+    at_door,
+    delivered,
     plan_load,
     sale_inputs,
     tag_group,
@@ -52,10 +63,14 @@ def following_purchases(handler: Handler) -> Handler:
         node: NodeService, connection: Connection, env: Envelope, now: float
     ) -> list[Outgoing]:
         out = handler(node, connection, env, now)
-        po = sales_store.purchase_order_by_tx(connection, str(env.context.transaction_id))
-        if po is None:
-            return out
-        return [*out, *supplier_report(node, connection, po, env, now)]
+        tx = str(env.context.transaction_id)
+        po = sales_store.purchase_order_by_tx(connection, tx)
+        if po is not None:
+            return [*out, *supplier_report(node, connection, po, env, now)]
+        shipment = sales_store.shipment_by_tx(connection, tx)
+        if shipment is not None:
+            return [*out, *carrier_report(node, connection, shipment, env, now)]
+        return out
 
     return handle
 
@@ -76,9 +91,10 @@ def supplier_report(
     if status == OrderState.COMPLETED.value and po.state in sales_store.OPEN_PO_STATES:
         sales_store.update_purchase_order(connection, po.id, now, state="received")
         store.adjust_stock(connection, po.item_id, on_hand=po.quantity)
-        if po.sale_tx is not None:
-            store.reserve_for(connection, po.sale_tx, po.item_id, po.quantity)
-        return []
+        if po.sale_tx is None:
+            return []
+        store.reserve_for(connection, po.sale_tx, po.item_id, po.quantity)
+        return _materials_in(node, connection, po.sale_tx, now)
     new_due = tag_value(wire_order.tags, DELAY_TAG, "new_date")
     why = tag_value(wire_order.tags, DELAY_TAG, "reason") or "no reason given"
     if new_due is None:  # a supplier that is a maker too moves its promise date
@@ -117,13 +133,26 @@ def _move_due(
     moved = replan(previous, sale_inputs(connection, sale, day))
     store.unbook(connection, sale.transaction_id)
     store.book(connection, sale.transaction_id, plan_load(moved.plan))
-    promise = moved.plan.promises[0]
+    promise = at_door(connection, moved.plan.promises[0], sale.transaction_id)
+    return _promise_moved(node, connection, sale, promise, cause, moved.moves, now)
+
+
+def _promise_moved(  # noqa: PLR0917 - one move's every fact
+    node: NodeService,
+    connection: Connection,
+    sale: Sale,
+    promise: Delivered,
+    cause: str,
+    moves: tuple[PromiseMove, ...],
+    now: float,
+) -> list[Outgoing]:
+    """Record a sale's new promise; when its date moved, tell the buyer the date and why."""
     if promise.date == sale.promise_date:
         sales_store.update_sale(
             connection, sale.transaction_id, now, explanation=promise.explanation
         )
         return []
-    reason = f"{cause}; " + (moved.moves[0].reason if moved.moves else promise.explanation)
+    reason = f"{cause}; " + (moves[0].reason if moves else promise.explanation)
     sales_store.update_sale(
         connection,
         sale.transaction_id,
@@ -156,8 +185,11 @@ def _tell_buyer(
     if order is None or about is None:
         return []
     request = decode(about)
+    current = sales_store.sale(connection, sale.transaction_id) or sale
     wire_order = msgspec.structs.replace(
-        wire.order(order, node.identity.subscriber_id), tags=(group,)
+        wire.order(order, node.identity.subscriber_id),
+        fulfillments=(stage_fulfillment(current.stage),),
+        tags=(group,),
     )
     return [
         node.unsolicited(request.context, Action.ON_STATUS, OrderMessage(order=wire_order), now)
@@ -218,6 +250,13 @@ def cancel_sale(
             sales_store.update_purchase_order(connection, po.id, now, state="cancelling")
             continue
         out.append(_cancel_po(node, connection, po, supplier_order.id, now))
+    shipment = sales_store.shipment(connection, sale.transaction_id)
+    if shipment is not None and shipment.state in ("booking", "booked"):
+        booked = node.store.order_for(connection, shipment.transaction_id, BUYER)
+        if booked is None:  # not confirmed yet: cancel when its on_confirm comes
+            sales_store.update_shipment(connection, sale.transaction_id, now, state="cancelling")
+        else:
+            out.append(_cancel_shipment(node, connection, shipment, booked.id, now))
     return out
 
 
@@ -252,3 +291,193 @@ def _cancel_po(
         descriptor=s.Descriptor(short_desc="the customer's order was cancelled"),
     )
     return Outgoing(str(po.supplier_id), str(uri), envelope(ctx, message))
+
+
+def _cancel_shipment(
+    node: NodeService, connection: Connection, shipment: Shipment, carrier_order_id: str, now: float
+) -> Outgoing:
+    sales_store.update_shipment(connection, shipment.sale_tx, now, state="cancel-sent")
+    identity = node.identity
+    ctx = new_context(
+        Action.CANCEL,
+        now=datetime.fromtimestamp(now, UTC),
+        domain=LOGISTICS_DOMAIN,
+        bap_id=identity.subscriber_id,
+        bap_uri=identity.url,
+        city=identity.city,
+        country=identity.country,
+        bpp_id=shipment.carrier_id,
+        bpp_uri=shipment.url,
+        transaction_id=shipment.transaction_id,
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{shipment.transaction_id}/cancel")),
+    )
+    message = CancelMessage(
+        order_id=carrier_order_id,
+        cancellation_reason_id="001",
+        descriptor=s.Descriptor(short_desc="the customer's order was cancelled"),
+    )
+    return Outgoing(shipment.carrier_id, shipment.url, envelope(ctx, message))
+
+
+# -- the maker's own stages, and its carrier's news -------------------------------------------
+
+PRODUCTION_TAG = "production"
+
+
+def stage_fulfillment(stage: str) -> s.Fulfillment:
+    """The fulfillment of a made-to-order sale, its state the sale's stage."""
+    return s.Fulfillment(
+        id=carrier.FULFILLMENT_ID, state=s.State(descriptor=s.Descriptor(code=stage))
+    )
+
+
+def _stage_group(sale: Sale, stage: str, detail: str) -> s.TagGroup:
+    return tag_group(
+        PRODUCTION_TAG,
+        [("stage", stage), ("detail", detail), ("promise_date", sale.promise_date.isoformat())],
+    )
+
+
+def _tell_stage(  # noqa: PLR0917 - one stage's every fact
+    node: NodeService, connection: Connection, sale: Sale, stage: str, detail: str, now: float
+) -> list[Outgoing]:
+    """Move a sale to ``stage`` and tell its buyer (once per stage)."""
+    if sale.stage == stage or sale.state != "open":
+        return []
+    sales_store.update_sale(connection, sale.transaction_id, now, stage=stage)
+    return _tell_buyer(node, connection, sale, _stage_group(sale, stage, detail), now)
+
+
+def _materials_in(
+    node: NodeService, connection: Connection, sale_tx: str, now: float
+) -> list[Outgoing]:
+    """A PO was received: when it was the sale's last, production can start as planned."""
+    sale = sales_store.sale(connection, sale_tx)
+    if sale is None or sale.stage != WAITING:
+        return []
+    still = [
+        po
+        for po in sales_store.purchase_orders(connection, sale_tx=sale_tx)
+        if po.state in sales_store.OPEN_PO_STATES
+    ]
+    if still:
+        return []
+    return _tell_stage(node, connection, sale, SCHEDULED, "every material received", now)
+
+
+def seller_moved(
+    node: NodeService, connection: Connection, order: Order, now: float
+) -> tuple[s.TagGroup, ...]:
+    """The maker moved a made-to-order sale's order: the stage to report with it."""
+    sale = sales_store.sale(connection, order.transaction_id)
+    if sale is None or sale.state != "open":
+        return ()
+    if order.state is OrderState.IN_PROGRESS:
+        stage, detail = IN_PRODUCTION, "production started"
+    elif order.state is OrderState.COMPLETED:
+        stage, detail = DELIVERED, "delivered"
+    else:
+        return ()
+    sales_store.update_sale(connection, sale.transaction_id, now, stage=stage)
+    return (_stage_group(sale, stage, detail),)
+
+
+def mark_ready(node: NodeService, order_id: str) -> Sale:
+    """The maker finished a made-to-order sale's goods: tell the buyer they are ready."""
+    now = node.clock()
+    with node.store.engine.begin() as connection:
+        order = node.store.order_by_id(connection, order_id, SELLER)
+        sale = sales_store.sale(connection, order.transaction_id) if order else None
+        if order is None or sale is None:
+            raise DomainError(f"no made-to-order sale with order {order_id!r} here")
+        if order.state is not OrderState.IN_PROGRESS:
+            raise DomainError(
+                f"order {order_id} is {order.state.value}; start its production first"
+            )
+        shipment = sales_store.shipment(connection, sale.transaction_id)
+        detail = "ready for collection"
+        if shipment is not None and shipment.state in ("booking", "booked"):
+            detail = f"ready for pickup by {shipment.carrier_id}"
+        for out in _tell_stage(node, connection, sale, READY, detail, now):
+            node.enqueue(connection, out, now)
+        return sales_store.sale(connection, sale.transaction_id) or sale
+
+
+def carrier_report(
+    node: NodeService, connection: Connection, shipment: Shipment, env: Envelope, now: float
+) -> list[Outgoing]:
+    """The carrier confirmed, picked up, delivered, delayed or cancelled a sale's shipment."""
+    if not isinstance(env.message, OrderMessage):
+        return []
+    wire_order = env.message.order
+    status = wire_order.status
+    sale = sales_store.sale(connection, shipment.sale_tx)
+    if shipment.state == "cancelling" and wire_order.id is not None:
+        return [_cancel_shipment(node, connection, shipment, wire_order.id, now)]
+    if status == OrderState.CANCELLED.value:
+        sales_store.update_shipment(connection, shipment.sale_tx, now, state="cancelled")
+        return []
+    if sale is None or sale.state != "open":
+        return []
+    if status == OrderState.IN_PROGRESS.value and shipment.state != "picked-up":
+        sales_store.update_shipment(connection, shipment.sale_tx, now, state="picked-up")
+        detail = f"picked up by {shipment.carrier_id}; delivery {sale.promise_date}"
+        return _tell_stage(node, connection, sale, SHIPPED, detail, now)
+    if status == OrderState.COMPLETED.value and shipment.state != "delivered":
+        sales_store.update_shipment(connection, shipment.sale_tx, now, state="delivered")
+        return _deliver(node, connection, sale, f"delivered by {shipment.carrier_id}", now)
+    new_date = tag_value(wire_order.tags, DELAY_TAG, "new_date")
+    if new_date is not None:
+        try:
+            day = date.fromisoformat(new_date)
+        except ValueError:
+            raise DomainError(f"delay new_date is not a date: {new_date!r}") from None
+        why = tag_value(wire_order.tags, DELAY_TAG, "reason") or "no reason given"
+        sales_store.update_shipment(connection, shipment.sale_tx, now, delivery=day)
+        cause = f"{shipment.carrier_id} now delivers on {day} ({why})"
+        return _moved_delivery(node, connection, sale, cause, now)
+    if env.action is Action.ON_CONFIRM:
+        try:
+            answer = carrier.read_answer(wire_order)
+        except DomainError:
+            return []
+        sales_store.update_shipment(
+            connection,
+            shipment.sale_tx,
+            now,
+            state="booked",
+            pickup=answer.pickup,
+            delivery=answer.delivery,
+        )
+        if delivered(shipment.ready, answer.pickup, answer.delivery) != sale.promise_date:
+            cause = (
+                f"{shipment.carrier_id} booked pickup {answer.pickup}, delivery {answer.delivery}"
+            )
+            return _moved_delivery(node, connection, sale, cause, now)
+    return []
+
+
+def _moved_delivery(
+    node: NodeService, connection: Connection, sale: Sale, cause: str, now: float
+) -> list[Outgoing]:
+    promise = at_door(
+        connection, plan(sale_inputs(connection, sale, today(now))).promises[0], sale.transaction_id
+    )
+    return _promise_moved(node, connection, sale, promise, cause, (), now)
+
+
+def _deliver(
+    node: NodeService, connection: Connection, sale: Sale, detail: str, now: float
+) -> list[Outgoing]:
+    """The goods reached the buyer: the maker's order is completed, and the buyer told."""
+    order = node.store.order_by_id(connection, sale.order_id, SELLER)
+    if order is None:
+        return []
+    at = datetime.fromtimestamp(now, UTC)
+    steps = [OrderState.CREATED, OrderState.ACCEPTED, OrderState.IN_PROGRESS, OrderState.COMPLETED]
+    if order.state.is_final:
+        return []
+    for step in steps[steps.index(order.state) + 1 :]:
+        order = order.advance(step, at)
+    node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
+    return _tell_stage(node, connection, sale, DELIVERED, detail, now)

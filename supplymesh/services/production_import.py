@@ -22,7 +22,10 @@ orders, load already booked, and sourcing rules; every fault named by where it i
 Weekdays are ``date.weekday()`` numbers (Monday 0). ``url`` is optional: the node looks the
 supplier up at its registries when it is left out. A sourcing rule with ``"ask_quotes": true``
 asks its suppliers' nodes for quotes (in rank order) instead of using the lead times given here;
-``quote_wait_seconds`` (default 5) bounds how long a quote waits for them.
+``quote_wait_seconds`` (default 5) bounds how long a quote waits for them. An optional
+``"shipping": {"carriers": [{"carrier_id": "lsp.example", "url": "…"}], "packages_per_unit":
+"1", "origin": "std:080"}`` has every quote ask those carriers' nodes (in rank order) to ship the
+finished goods, and every confirmed sale book the shipment; the promise is then the delivery day.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from types import MappingProxyType
 
 import msgspec
 
-from supplymesh.adapters.production_store import ProductionData, SalePrice, Source
+from supplymesh.adapters.production_store import ProductionData, SalePrice, Shipping, Source
 from supplymesh.domain.bom import (
     BomLine,
     Item,
@@ -132,6 +135,17 @@ class _Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ask_quotes: bool = False
 
 
+class _Carrier(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    carrier_id: str
+    url: str | None = None
+
+
+class _Shipping(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    carriers: list[_Carrier]
+    packages_per_unit: Decimal = Decimal(1)
+    origin: str | None = None
+
+
 class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     items: list[_Item]
     bom: list[_Line] = msgspec.field(default_factory=list)
@@ -142,6 +156,7 @@ class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     load: list[_Load] = msgspec.field(default_factory=list)
     sourcing: list[_Rule] = msgspec.field(default_factory=list)
     quote_wait_seconds: float = 5.0
+    shipping: _Shipping | None = None
 
 
 def production_from_json(raw: bytes) -> ProductionData:
@@ -256,11 +271,29 @@ def _convert(parsed: _File) -> ProductionData:
         load=load,
         prices=tuple(prices),
         quote_wait_seconds=parsed.quote_wait_seconds,
+        shipping=_shipping(parsed.shipping),
     )
     if not 0 < parsed.quote_wait_seconds <= 600:
         raise ProductionFileError("quote_wait_seconds must be in (0, 600]")
     check_plannable(data)
     return data
+
+
+def _shipping(parsed: _Shipping | None) -> Shipping | None:
+    if parsed is None:
+        return None
+    if not parsed.carriers:
+        raise ProductionFileError("shipping: name at least one carrier")
+    ids = [c.carrier_id for c in parsed.carriers]
+    if len(set(ids)) != len(ids):
+        raise ProductionFileError(f"shipping: a carrier is named twice in {ids}")
+    if parsed.packages_per_unit <= 0:
+        raise ProductionFileError("shipping: packages_per_unit must be above 0")
+    return Shipping(
+        carriers=tuple((c.carrier_id, c.url) for c in parsed.carriers),
+        packages_per_unit=parsed.packages_per_unit,
+        origin=parsed.origin,
+    )
 
 
 def check_plannable(data: ProductionData) -> None:

@@ -41,7 +41,15 @@ from supplymesh.protocol.messages import (
     TrackMessage,
     UpdateMessage,
 )
-from supplymesh.services import chain, chain_status, demand, pools, supplier_quotes, wire
+from supplymesh.services import (
+    carrier,
+    chain,
+    chain_status,
+    demand,
+    pools,
+    supplier_quotes,
+    wire,
+)
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 SELLER = "seller"
@@ -248,6 +256,9 @@ def on_select(
                 env, OptionalOrderMessage(order=pools.quote_pool(node, connection, env, now)), now
             )
         ]
+    if carrier.is_shipment(env):
+        answer = carrier.quote(node, connection, env.message.order, now)
+        return [node.reply(env, OptionalOrderMessage(order=answer), now)]
     asked = supplier_quotes.ask(node, connection, env, now)  # made to order: suppliers asked
     if asked is not None:
         return asked  # on_select follows once they answer (supplier_quotes)
@@ -262,6 +273,10 @@ def on_init(node: NodeService, connection: Connection, env: Envelope, now: float
         return [
             node.reply(env, OrderMessage(order=pools.quote_pool(node, connection, env, now)), now)
         ]
+    if carrier.is_shipment(env):
+        shipment = carrier.quote(node, connection, env.message.order, now)
+        shipment = msgspec.structs.replace(shipment, billing=env.message.order.billing)
+        return [node.reply(env, OrderMessage(order=shipment), now)]
     answer, _ = _quote(node, connection, env.message.order, now, str(env.context.transaction_id))
     answer = s.Order(
         provider=answer.provider,
@@ -291,6 +306,8 @@ def on_confirm(
             f"transaction {ctx.transaction_id} already has order {existing.id} "
             f"({existing.state.value}); confirm once"
         )
+    if carrier.is_shipment(env):
+        return carrier.confirm(node, connection, env, now)  # a carrier books a shipment
     if chain.made_selection(connection, env.message.order) is not None:
         return chain.confirm(node, connection, env, now)  # made to order: book, reserve, buy
     items = node.store.catalog(connection, lock=True)
@@ -437,6 +454,7 @@ def on_cancel(
     cancelled = order.cancel(datetime.fromtimestamp(now, UTC), Party.CONSUMER, reason)
     _release(node, connection, order, now)
     node.store.save_order(connection, cancelled, role=SELLER, counterparty=order.buyer_id, now=now)
+    carrier.follow_order(connection, cancelled, now)  # a carrier's booking frees its capacity
     downstream = chain_status.cancel_sale(node, connection, order, now)  # a made sale's POs
     return [
         node.reply(
@@ -531,11 +549,20 @@ def move_order(
                 node.store.save_items(connection, shipped, now)
             action = Action.ON_STATUS
         node.store.save_order(connection, moved, role=SELLER, counterparty=order.buyer_id, now=now)
+        carrier.follow_order(connection, moved, now)
         about = node.store.first_incoming(connection, order.transaction_id, Action.CONFIRM.value)
         if about is None:
             raise DomainError(f"order {order_id} has no confirm message to answer")
         request = decode(about)
-        message = OrderMessage(order=wire.order(moved, node.identity.subscriber_id))
+        wire_order = wire.order(moved, node.identity.subscriber_id)
+        staged = chain_status.seller_moved(node, connection, moved, now)  # a made sale's stage
+        if staged:
+            wire_order = msgspec.structs.replace(
+                wire_order,
+                tags=staged,
+                fulfillments=(chain_status.stage_fulfillment(staged[0].get("stage") or ""),),
+            )
+        message = OrderMessage(order=wire_order)
         node.enqueue(connection, node.unsolicited(request.context, action, message, now), now)
         node.store.touch_transaction(
             connection,

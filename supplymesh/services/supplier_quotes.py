@@ -18,10 +18,14 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import msgspec
 from sqlalchemy.engine import Connection
 
 from supplymesh.adapters import production_store, quote_store, sales_store
+from supplymesh.adapters.production_store import SHIPPING
 from supplymesh.adapters.quote_store import ANSWERED, ASKED, QuoteRequest
+from supplymesh.domain.errors import DomainError
+from supplymesh.domain.logistics import LOGISTICS_DOMAIN, ShipmentRequest
 from supplymesh.domain.mrp import plan
 from supplymesh.domain.planning import Demand
 from supplymesh.protocol import schema as s
@@ -29,7 +33,7 @@ from supplymesh.protocol.actions import Action
 from supplymesh.protocol.context import new_context
 from supplymesh.protocol.envelope import Envelope, decode, envelope
 from supplymesh.protocol.messages import OptionalOrderMessage, OrderMessage
-from supplymesh.services import chain
+from supplymesh.services import carrier, chain
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 _NAMESPACE = uuid.UUID("0b7f9d7e-3c55-4f0e-a2c1-5d0c3f6b2e90")
@@ -44,23 +48,26 @@ def ask(
     if chosen is None:
         return None
     asked = {src.item_id for src in production_store.sources(connection) if src.ask}
-    if not asked:
+    shipping = production_store.shipping(connection)
+    if not asked and shipping is None:
         return None
     item_id, count = chosen
-    if count <= 0:
+    if count <= 0 or chain.made_item_price(connection, item_id) is None:
         return None  # the synchronous quote refuses it with the reason
     tx = str(env.context.transaction_id)
     result = plan(
         chain.quote_inputs(connection, Demand("quote", item_id, Decimal(count)), chain.today(now))
     )
     wanted = [p for p in result.purchases if p.item_id in asked]
-    if not wanted:
+    if not wanted and shipping is None:
         return None
     expires = env.context.expires_at()
     message_id = str(env.context.message_id)
     quote_store.open_round(
         connection, tx, message_id, expires.timestamp() if expires else now + 30.0
     )
+    if not wanted:  # nothing to buy first: ask the carriers at once
+        return _ask_carrier(node, connection, (tx, message_id), 0, now)
     return [
         _ask(node, connection, (tx, message_id), p.item_id, math.ceil(p.quantity), 0, now)
         for p in wanted
@@ -68,10 +75,33 @@ def ask(
     ]
 
 
+def _sources(connection: Connection, item_id: str) -> tuple[production_store.Source, ...]:
+    if item_id == SHIPPING:
+        shipping = production_store.shipping(connection)
+        return shipping.sources() if shipping is not None else ()
+    return tuple(src for src in production_store.sources(connection) if src.item_id == item_id)
+
+
 def _source(connection: Connection, item_id: str, rank: int) -> production_store.Source | None:
-    ranked = [src for src in production_store.sources(connection) if src.item_id == item_id]
-    later = [src for src in ranked if src.rank >= rank]
+    later = [src for src in _sources(connection, item_id) if src.rank >= rank]
     return later[0] if later else None
+
+
+def _ask_carrier(
+    node: NodeService, connection: Connection, sale: tuple[str, str], rank: int, now: float
+) -> list[Outgoing]:
+    """Ask the carrier ranked ``rank`` (or the next one) to ship what the round quotes."""
+    if _source(connection, SHIPPING, rank) is None:
+        return []
+    body = quote_store.request_body(connection, *sale)
+    if body is None:  # pragma: no cover - the round was opened for this very request
+        return []
+    request = decode(body)
+    assert isinstance(request.message, OrderMessage)  # noqa: S101
+    shipment = chain.shipment_request(node, connection, request, now, sale[0])
+    if shipment is None:
+        return []
+    return [_ask(node, connection, sale, SHIPPING, shipment.packages, rank, now, shipment)]
 
 
 def _ask(  # noqa: PLR0917 - one request's every fact
@@ -82,6 +112,7 @@ def _ask(  # noqa: PLR0917 - one request's every fact
     quantity: int,
     rank: int,
     now: float,
+    shipment: ShipmentRequest | None = None,
 ) -> Outgoing:
     """Ask the supplier ranked ``rank`` (or the next one) for ``quantity`` of ``item_id``, for
     the buyer's select ``sale`` (transaction, message)."""
@@ -94,7 +125,7 @@ def _ask(  # noqa: PLR0917 - one request's every fact
     ctx = new_context(
         Action.SELECT,
         now=datetime.fromtimestamp(now, UTC),
-        domain=identity.domain,
+        domain=LOGISTICS_DOMAIN if shipment is not None else identity.domain,
         bap_id=identity.subscriber_id,
         bap_uri=identity.url,
         city=identity.city,
@@ -137,6 +168,8 @@ def _ask(  # noqa: PLR0917 - one request's every fact
             ),
         ),
     )
+    if shipment is not None:
+        order = carrier.request_order(source.supplier_id, shipment)
     return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))
 
 
@@ -162,6 +195,15 @@ def _answered(
     if env.error is not None or order is None:
         why = env.error.message if env.error is not None else "no order in its quote"
         return advance(node, connection, request, f"refused: {why}", now)
+    if request.item_id == SHIPPING:
+        try:
+            shipped = carrier.read_answer(order)
+        except DomainError as exc:
+            return advance(node, connection, request, exc.message, now)
+        answer = msgspec.json.encode(shipped).decode()
+        if not quote_store.settle(connection, request.transaction_id, ANSWERED, answer=answer):
+            return []
+        return _finish(node, connection, request.sale_tx, request.sale_message_id, now)
     source = _source(connection, request.item_id, request.rank)
     lead = source.lead_time_days if source is not None else 0
     promised = chain.tag_value(order.tags, chain.PLAN_TAG, "promise_date")
@@ -185,7 +227,11 @@ def advance(
     if not quote_store.settle(connection, request.transaction_id, "failed", note=why):
         return []
     out = []
-    if _source(connection, request.item_id, request.rank + 1) is not None:
+    if request.item_id == SHIPPING:
+        out = _ask_carrier(
+            node, connection, (request.sale_tx, request.sale_message_id), request.rank + 1, now
+        )
+    elif _source(connection, request.item_id, request.rank + 1) is not None:
         out.append(
             _ask(
                 node,
@@ -206,6 +252,15 @@ def _finish(
     asked = quote_store.requests(connection, sale_tx, sale_message_id)
     if any(r.state == ASKED for r in asked):
         return []
+    short = {r.item_id for r in asked} - {r.item_id for r in asked if r.state == ANSWERED}
+    if (
+        not short
+        and production_store.shipping(connection) is not None
+        and not any(r.item_id == SHIPPING for r in asked)
+    ):  # every component quoted: now the carriers, for the day the goods will be ready
+        shipping = _ask_carrier(node, connection, (sale_tx, sale_message_id), 0, now)
+        if shipping:
+            return shipping
     if not quote_store.close_round(connection, sale_tx, sale_message_id):
         return []
     body = quote_store.request_body(connection, sale_tx, sale_message_id)
@@ -213,11 +268,11 @@ def _finish(
         return []
     request = decode(body)
     assert isinstance(request.message, OrderMessage)  # noqa: S101
-    short = sorted({r.item_id for r in asked} - {r.item_id for r in asked if r.state == ANSWERED})
     if short:
         reasons = "; ".join(
             f"{r.supplier_id}: {r.note}" for r in asked if r.item_id in short and r.note
         )
+        short_names = sorted("shipping" if item == SHIPPING else item for item in short)
         answer = s.Order(
             provider=s.Provider(id=node.identity.subscriber_id),
             items=request.message.order.items,
@@ -225,10 +280,10 @@ def _finish(
                 chain.tag_group(
                     chain.PLAN_TAG,
                     [
-                        ("short_component", ", ".join(short)),
+                        ("short_component", ", ".join(short_names)),
                         (
                             "short_reason",
-                            f"no supplier could quote {', '.join(short)} ({reasons})",
+                            f"no supplier could quote {', '.join(short_names)} ({reasons})",
                         ),
                     ],
                 ),

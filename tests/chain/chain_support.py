@@ -34,8 +34,13 @@ def day(offset: int) -> str:
 
 
 @contextlib.contextmanager
-def network(directory: Path, nodes: list[tuple[str, NodeRole]]) -> Iterator[dict[str, Participant]]:
-    """A registry and the named nodes, every one subscribed."""
+def network(
+    directory: Path,
+    nodes: list[tuple[str, NodeRole]],
+    overrides: dict[str, dict[str, str]] | None = None,
+) -> Iterator[dict[str, Participant]]:
+    """A registry and the named nodes, every one subscribed; ``overrides`` gives some of them
+    another domain or city."""
     story = Story(directory=directory, console=Console(file=io.StringIO()))
     port = free_port()
     registry_url = f"http://127.0.0.1:{port}"
@@ -49,10 +54,13 @@ def network(directory: Path, nodes: list[tuple[str, NodeRole]]) -> Iterator[dict
     try:
         story.servers.append(ServerThread(create_registry(settings), port).start())
         started = {
-            name: _start_node(story, name, role, registry_url, name.title()) for name, role in nodes
+            name: _start_node(
+                story, name, role, registry_url, name.title(), **(overrides or {}).get(name, {})
+            )
+            for name, role in nodes
         }
         for node in started.values():
-            _wait_subscribed(registry_url, node.name)
+            _wait_subscribed(registry_url, node.name)  # every domain: a lookup by id
         yield started
     finally:
         for server in reversed(story.servers):

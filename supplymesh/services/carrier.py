@@ -1,0 +1,320 @@
+"""The logistics role: a carrier node quotes and books shipments on its lanes.
+
+A shipment request is an ordinary ``select``/``init``/``confirm`` in a logistics domain
+(:data:`~supplymesh.domain.logistics.LOGISTICS_DOMAINS`): one item whose count is the number of
+packages, and one fulfillment whose ``start`` stop gives the origin city and, in
+``time.range.start``, the day the goods are ready, and whose ``end`` stop gives the destination
+city. The carrier answers with the lane, its tariff in the quote, and pickup and delivery days in
+the stops' time ranges and in a ``shipping`` tag group. A ``confirm`` books the shipment on the
+lane (re-quoted against the bookings of the moment, under the lanes' lock, so capacity is never
+sold twice); the carrier's owner then moves the order as any seller does: ``start`` is the
+pickup, ``complete`` the delivery, and a cancellation frees the capacity.
+
+The maker's side of the same wire (building the request, reading the answer) is here too, so
+both ends read one format.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy.engine import Connection
+
+from supplymesh.adapters import logistics_store
+from supplymesh.adapters.logistics_store import Booking
+from supplymesh.domain.catalog import BreakupLine, Quote
+from supplymesh.domain.errors import DomainError
+from supplymesh.domain.logistics import (
+    LOGISTICS_DOMAINS,
+    ShipmentQuote,
+    ShipmentRequest,
+    quote_shipment,
+)
+from supplymesh.domain.orders import Order, OrderLine, OrderState
+from supplymesh.protocol import schema as s
+from supplymesh.protocol.context import City
+from supplymesh.protocol.envelope import Envelope
+from supplymesh.protocol.errors import ErrorCode, ProtocolError
+from supplymesh.protocol.messages import OrderMessage
+from supplymesh.services import wire
+from supplymesh.services.node import NodeService, Outgoing
+
+SHIPPING_TAG = "shipping"
+FULFILLMENT_ID = "F1"
+SELLER = "seller"
+PATH = "$.message.order.fulfillments[0].stops"
+
+
+def is_shipment(env: Envelope) -> bool:
+    """Whether a request is addressed to this node as a carrier."""
+    return env.context.domain in LOGISTICS_DOMAINS
+
+
+# -- the wire, both ends -----------------------------------------------------------------------
+
+
+def _stop(kind: str, city: str, start: date | None, end: date | None = None) -> s.Stop:
+    window: dict[str, str] = {}
+    if start is not None:
+        window["start"] = start.isoformat()
+    if end is not None:
+        window["end"] = end.isoformat()
+    return s.Stop(
+        type=kind,
+        location=s.Location(city=City(code=city)),
+        time=s.Time(range=window) if window else None,
+    )
+
+
+def request_order(carrier_id: str, request: ShipmentRequest, item_id: str = "standard") -> s.Order:
+    """The order a shipper sends a carrier for ``request``."""
+    return s.Order(
+        provider=s.Provider(id=carrier_id),
+        items=(
+            s.Item(
+                id=item_id,
+                quantity=s.ItemQuantity(selected=s.QuantityValue(count=request.packages)),
+            ),
+        ),
+        fulfillments=(
+            s.Fulfillment(
+                id=FULFILLMENT_ID,
+                type="Delivery",
+                stops=(
+                    _stop("start", request.origin, request.ready),
+                    _stop("end", request.destination, None),
+                ),
+            ),
+        ),
+    )
+
+
+def _stop_date(stop: s.Stop, index: int) -> date | None:
+    window = stop.time.range if stop.time is not None else None
+    text = window.get("start") if isinstance(window, dict) else None
+    if text is None and stop.time is not None and stop.time.timestamp is not None:
+        return stop.time.timestamp.astimezone(UTC).date()
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        raise ProtocolError(
+            ErrorCode.INVALID_REQUEST,
+            f"time.range.start {text!r} is not a date",
+            f"{PATH}[{index}].time.range.start",
+        ) from None
+
+
+def _city(stop: s.Stop, index: int) -> str:
+    location = stop.location
+    code = None
+    if location is not None:
+        code = location.city.code if location.city is not None else None
+        code = code or location.area_code
+    if not code:
+        raise ProtocolError(
+            ErrorCode.INVALID_REQUEST,
+            f"the {stop.type} stop needs a location with a city code",
+            f"{PATH}[{index}].location.city.code",
+        )
+    return code
+
+
+def shipment_request(order: s.Order, today: date) -> ShipmentRequest:
+    """What a shipper asks for: origin, destination, ready day (today when not given), size."""
+    [(_, packages)] = _one_selection(order)
+    stops = order.fulfillments[0].stops if order.fulfillments else None
+    kinds = {stop.type: (index, stop) for index, stop in enumerate(stops or ())}
+    if "start" not in kinds or "end" not in kinds:
+        raise ProtocolError(
+            ErrorCode.INVALID_REQUEST, "a shipment needs a start and an end stop", PATH
+        )
+    start_index, start = kinds["start"]
+    end_index, end = kinds["end"]
+    ready = _stop_date(start, start_index) or today
+    return ShipmentRequest(
+        origin=_city(start, start_index),
+        destination=_city(end, end_index),
+        ready=max(ready, today),
+        packages=packages,
+    )
+
+
+def _one_selection(order: s.Order) -> list[tuple[str, int]]:
+    chosen = wire.selection(order)
+    if len(chosen) != 1:
+        raise DomainError("a shipment request selects exactly one service")
+    return chosen
+
+
+def answer_order(carrier_id: str, request: ShipmentRequest, quoted: ShipmentQuote) -> s.Order:
+    """The carrier's quote: the lane, its tariff, pickup and delivery days."""
+    return s.Order(
+        provider=s.Provider(id=carrier_id),
+        items=(
+            s.Item(
+                id=quoted.lane_id,
+                quantity=s.ItemQuantity(selected=s.QuantityValue(count=quoted.packages)),
+            ),
+        ),
+        fulfillments=(
+            s.Fulfillment(
+                id=FULFILLMENT_ID,
+                type="Delivery",
+                stops=(
+                    _stop("start", request.origin, quoted.pickup, quoted.pickup),
+                    _stop("end", request.destination, quoted.delivery, quoted.delivery),
+                ),
+            ),
+        ),
+        quote=wire.quote(_breakup(request, quoted)),
+        tags=(_tags(quoted),),
+    )
+
+
+def _tags(quoted: ShipmentQuote) -> s.TagGroup:
+    values = [
+        ("lane_id", quoted.lane_id),
+        ("pickup_date", quoted.pickup.isoformat()),
+        ("delivery_date", quoted.delivery.isoformat()),
+    ]
+    return s.TagGroup(
+        descriptor=s.Descriptor(code=SHIPPING_TAG),
+        entries=tuple(s.Tag(descriptor=s.Descriptor(code=k), value=v) for k, v in values),
+    )
+
+
+def _breakup(request: ShipmentRequest, quoted: ShipmentQuote) -> Quote:
+    title = f"Shipping {request.origin} → {request.destination}, {quoted.packages} packages"
+    return Quote(
+        currency=quoted.currency,
+        lines=(BreakupLine(title, quoted.price, item_id=quoted.lane_id, quantity=quoted.packages),),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierAnswer:
+    """What a carrier quoted or confirmed, as the shipper reads it."""
+
+    lane_id: str
+    pickup: date
+    delivery: date
+    price: Decimal
+    currency: str
+
+
+def read_answer(order: s.Order) -> CarrierAnswer:
+    """The shipper's reading of a carrier's on_select / on_confirm; DomainError if unusable."""
+    values = {}
+    for group in order.tags or ():
+        if group.key == SHIPPING_TAG:
+            values = {k: group.get(k) for k in ("lane_id", "pickup_date", "delivery_date")}
+    if not all(values.values()) or len(values) != 3:
+        raise DomainError("the carrier's answer has no shipping tags")
+    price = order.quote.price if order.quote is not None else None
+    if price is None or not price.value:
+        raise DomainError("the carrier's answer has no price")
+    try:
+        pickup = date.fromisoformat(str(values["pickup_date"]))
+        delivery = date.fromisoformat(str(values["delivery_date"]))
+    except ValueError:
+        raise DomainError(f"the carrier's dates are not dates: {values}") from None
+    return CarrierAnswer(
+        lane_id=str(values["lane_id"]),
+        pickup=pickup,
+        delivery=delivery,
+        price=wire.decimal(price.value),
+        currency=price.currency or "INR",
+    )
+
+
+# -- the carrier ------------------------------------------------------------------------------
+
+
+def _today(now: float) -> date:
+    return datetime.fromtimestamp(now, UTC).date()
+
+
+def _quote(
+    connection: Connection, order: s.Order, now: float
+) -> tuple[ShipmentRequest, ShipmentQuote]:
+    today = _today(now)
+    request = shipment_request(order, today)
+    lanes = logistics_store.lanes(connection)
+    if not lanes:
+        raise DomainError("this node carries nothing: it has no lanes")
+    return request, quote_shipment(lanes, request, logistics_store.load(connection, today))
+
+
+def quote(node: NodeService, connection: Connection, order: s.Order, now: float) -> s.Order:
+    """A carrier's answer to select or init: lane, price, pickup and delivery."""
+    request, quoted = _quote(connection, order, now)
+    return answer_order(node.identity.subscriber_id, request, quoted)
+
+
+def confirm(node: NodeService, connection: Connection, env: Envelope, now: float) -> list[Outgoing]:
+    """Book the shipment on its lane (once per transaction) and confirm it with its days."""
+    assert isinstance(env.message, OrderMessage)  # noqa: S101 - typed by action
+    ctx = env.context
+    tx = str(ctx.transaction_id)
+    logistics_store.lock_lanes(connection)
+    request, quoted = _quote(connection, env.message.order, now)
+    lane = next(lane for lane in logistics_store.lanes(connection) if lane.id == quoted.lane_id)
+    order = Order(
+        id=f"S-{uuid.uuid4().hex[:12]}",
+        transaction_id=tx,
+        buyer_id=str(ctx.bap_id),
+        seller_id=node.identity.subscriber_id,
+        lines=(OrderLine(quoted.lane_id, quoted.packages, lane.package_price),),
+        currency=quoted.currency,
+        created_at=datetime.fromtimestamp(now, UTC),
+        extra_charges=lane.base_price,
+    )
+    node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
+    logistics_store.add_booking(
+        connection,
+        Booking(
+            transaction_id=tx,
+            order_id=order.id,
+            lane_id=quoted.lane_id,
+            pickup=quoted.pickup,
+            delivery=quoted.delivery,
+            packages=quoted.packages,
+            state=logistics_store.BOOKED,
+        ),
+        now,
+    )
+    answer = answer_order(node.identity.subscriber_id, request, quoted)
+    confirmed = wire.order(order, node.identity.subscriber_id, _breakup(request, quoted))
+    confirmed = s.Order(
+        id=confirmed.id,
+        status=confirmed.status,
+        provider=confirmed.provider,
+        items=confirmed.items,
+        quote=confirmed.quote,
+        billing=env.message.order.billing,
+        fulfillments=answer.fulfillments,
+        cancellation_terms=confirmed.cancellation_terms,
+        tags=answer.tags,
+        created_at=confirmed.created_at,
+        updated_at=confirmed.updated_at,
+    )
+    return [node.reply(env, OrderMessage(order=confirmed), now)]
+
+
+BOOKING_STATES = {
+    OrderState.IN_PROGRESS: "picked-up",
+    OrderState.COMPLETED: "delivered",
+    OrderState.CANCELLED: "cancelled",
+}
+
+
+def follow_order(connection: Connection, order: Order, now: float) -> None:
+    """A carrier's order moved: its booking follows (a cancellation frees the capacity)."""
+    state = BOOKING_STATES.get(order.state)
+    if state is not None and logistics_store.booking(connection, order.transaction_id):
+        logistics_store.set_state(connection, order.transaction_id, state, now)
