@@ -433,7 +433,7 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
         )
         sales_store.add_purchase_order(connection, po, now)
         if source is not None:
-            out.append(_purchase(node, connection, po, source, now))
+            out.append(place_purchase(node, connection, po, source, now))
     stage = (
         WAITING
         if result.purchases or any(r.from_receipts for r in result.requirements)
@@ -467,7 +467,7 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
     return [node.reply(env, OrderMessage(order=answer), now), *out]
 
 
-def _purchase(
+def place_purchase(
     node: NodeService, connection: Connection, po: PurchaseOrder, source: store.Source, now: float
 ) -> Outgoing:
     """The confirm that places ``po`` with its supplier."""

@@ -11,7 +11,7 @@ capacity and stock and cancels its POs at the suppliers (once each, through the 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 from sqlalchemy.engine import Connection
@@ -45,6 +45,7 @@ from supplymesh.services.chain import (
     Delivered,
     at_door,
     delivered,
+    place_purchase,
     plan_load,
     sale_inputs,
     tag_group,
@@ -481,3 +482,53 @@ def _deliver(
         order = order.advance(step, at)
     node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
     return _tell_stage(node, connection, sale, DELIVERED, detail, now)
+
+
+# -- a refused purchase order goes to the next source -----------------------------------------
+
+
+def resource_refused(
+    node: NodeService, connection: Connection, po: PurchaseOrder, why: str, now: float
+) -> list[Outgoing]:
+    """A supplier refused a sale's PO: place it with the next-ranked supplier of the item and
+    re-plan the sale (the buyer hears a moved promise); with no supplier left, say so."""
+    note = f"{po.supplier_id}: {why}"
+    sources = [src for src in store.sources(connection) if src.item_id == po.item_id]
+    ranks = [src.rank for src in sources if src.supplier_id == po.supplier_id]
+    later = [src for src in sources if not ranks or src.rank > ranks[0]]
+    sale = sales_store.sale(connection, po.sale_tx) if po.sale_tx else None
+    if sale is None or sale.state != "open":
+        sales_store.update_purchase_order(connection, po.id, now, state="refused", note=note)
+        return []
+    day = today(now)
+    previous = plan(sale_inputs(connection, sale, day))
+    sales_store.update_purchase_order(connection, po.id, now, state="refused", note=note)
+    if not later:
+        sales_store.update_purchase_order(
+            connection, po.id, now, note=f"{note}; no other supplier of {po.item_id}"
+        )
+        return []
+    source = later[0]
+    po_tx = str(
+        uuid.uuid5(PO_NAMESPACE, f"{sale.transaction_id}/{po.item_id}/{source.supplier_id}")
+    )
+    replacement = PurchaseOrder(
+        id=f"PO-{po_tx[:8]}",
+        item_id=po.item_id,
+        quantity=po.quantity,
+        due=max(po.due, day + timedelta(days=source.lead_time_days)),
+        state="ordered",
+        sale_tx=sale.transaction_id,
+        supplier_id=source.supplier_id,
+        supplier_item_id=source.supplier_item_id,
+        transaction_id=po_tx,
+        note=f"instead of {po.id} ({note})",
+    )
+    sales_store.add_purchase_order(connection, replacement, now)
+    out = [place_purchase(node, connection, replacement, source, now)]
+    moved = replan(previous, sale_inputs(connection, sale, day))
+    store.unbook(connection, sale.transaction_id)
+    store.book(connection, sale.transaction_id, plan_load(moved.plan))
+    promise = at_door(connection, moved.plan.promises[0], sale.transaction_id)
+    cause = f"{po.supplier_id} refused {po.item_id} ({why}); ordered from {source.supplier_id}"
+    return [*out, *_promise_moved(node, connection, sale, promise, cause, moved.moves, now)]

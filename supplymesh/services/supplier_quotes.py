@@ -33,7 +33,7 @@ from supplymesh.protocol.actions import Action
 from supplymesh.protocol.context import new_context
 from supplymesh.protocol.envelope import Envelope, decode, envelope
 from supplymesh.protocol.messages import OptionalOrderMessage, OrderMessage
-from supplymesh.services import carrier, chain
+from supplymesh.services import carrier, chain, chain_status
 from supplymesh.services.node import Handler, NodeService, Outgoing
 
 _NAMESPACE = uuid.UUID("0b7f9d7e-3c55-4f0e-a2c1-5d0c3f6b2e90")
@@ -309,8 +309,7 @@ def sweep(node: NodeService) -> int:
             for out in advance(node, connection, request, why, now):
                 node.enqueue(connection, out, now)
         refused = sales_store.refused_orders(connection)
-        for po, why in refused:  # recorded for the owner; no re-sourcing yet
-            sales_store.update_purchase_order(
-                connection, po.id, now, state="refused", note=f"{po.supplier_id}: {why}"
-            )
+        for po, why in refused:  # to the next source, the sale re-planned
+            for out in chain_status.resource_refused(node, connection, po, why, now):
+                node.enqueue(connection, out, now)
     return len(due) + len(refused)

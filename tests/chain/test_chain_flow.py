@@ -194,3 +194,41 @@ def test_a_purchase_order_the_supplier_refuses_is_recorded_with_its_reason(
     )
     assert po["note"].startswith("mill.demo: ")
     assert "10 available" in po["note"]
+
+
+def test_a_refused_purchase_order_goes_to_the_next_supplier_and_the_shop_hears_the_date(
+    tmp_path: Path,
+) -> None:
+    """The mill (3 days) has 10 boards and refuses the PO for 20; the yard (5 days) is next in
+    the rule: boards on day 5, assembly days 5, 6 and 7, so the promise moves from 6 to 7."""
+    nodes = [("mill", NodeRole.BPP), ("yard", NodeRole.BPP), ("maker", NodeRole.BOTH),
+             ("shop", NodeRole.BAP)]  # fmt: skip
+    with network(tmp_path, nodes) as started:
+        mill, yard, maker, shop = (started[n] for n in ("mill", "yard", "maker", "shop"))
+        for node, stock in ((mill, 10), (yard, 500)):
+            node.call(
+                "POST",
+                "/owner/catalog",
+                [{"id": "board-18", "name": "Oak board", "unit_price": "400", "on_hand": stock}],
+            )
+        data = production(mill.name)
+        data["sourcing"][0]["suppliers"].append(
+            {"supplier_id": yard.name, "lead_time_days": 5, "supplier_item_id": "board-18"}
+        )
+        maker.call("POST", "/owner/production", data)
+        tx, confirmed = buy(shop, maker, "table", 10)
+        assert tags(confirmed, "plan")["promise_date"] == day(6)
+        promise = _wait("the new promise at the shop", lambda: promise_update(shop, tx))
+        assert (promise["previous_date"], promise["promise_date"]) == (day(6), day(7))
+        assert "mill.demo refused board" in promise["reason"]
+        assert "ordered from yard.demo" in promise["reason"]
+        _wait("the yard's PO confirmed", lambda: any(
+            p["state"] == "confirmed" for p in purchase_orders(maker)))  # fmt: skip
+        by_supplier = {p["supplier_id"]: p for p in purchase_orders(maker)}
+        assert by_supplier["mill.demo"]["state"] == "refused"
+        assert (by_supplier["yard.demo"]["due"], by_supplier["yard.demo"]["quantity"]) == (
+            day(5), "20"
+        )  # fmt: skip
+        [order] = seller_orders(yard)
+        assert order["lines"][0]["quantity"] == 20
+        assert seller_orders(mill) == []
