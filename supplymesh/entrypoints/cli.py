@@ -12,6 +12,7 @@ from supplymesh import __version__
 from supplymesh.entrypoints import (
     cli_crypto,
     cli_gateway,
+    cli_logistics,
     cli_node,
     cli_production,
     cli_registry,
@@ -34,6 +35,7 @@ app.add_typer(cli_node.buy_app, name="buy")
 app.add_typer(cli_node.tx_app, name="tx")
 app.add_typer(cli_node.pool_app, name="pool")
 app.add_typer(cli_production.production_app, name="production")
+app.add_typer(cli_logistics.logistics_app, name="logistics")
 app.command("outbox")(cli_node.outbox_command)
 app.command("search")(cli_node.search_command)
 app.command("demand")(cli_node.demand_command)

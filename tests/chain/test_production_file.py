@@ -57,6 +57,17 @@ def test_a_good_file_gives_every_part() -> None:
         (lambda d: d["stock"].append({"item_id": "glue", "on_hand": "1"}), "glue"),
         (lambda d: d.update(colour="red"), "colour"),
         (lambda d: d["work_centers"][0].update(hours_per_day="30"), r"hours per day"),
+        (lambda d: d.update(shipping={"carriers": []}), "at least one carrier"),
+        (
+            lambda d: d.update(shipping={"carriers": [{"carrier_id": "a"}, {"carrier_id": "a"}]}),
+            "named twice",
+        ),
+        (
+            lambda d: d.update(
+                shipping={"carriers": [{"carrier_id": "a"}], "packages_per_unit": "0"}
+            ),
+            "packages_per_unit",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_with_where_and_why(change: Any, reason: str) -> None:
@@ -82,3 +93,18 @@ def test_the_cli_refuses_a_bad_file_before_calling_the_node(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["production", "import", str(tmp_path), str(path)])
     assert result.exit_code == 2
     assert "quantity per must be above 0" in result.output
+
+
+def test_shipping_names_the_carriers_in_rank_order() -> None:
+    """Carriers keep their order; packages per unit and origin come through."""
+    data = good()
+    data["shipping"] = {
+        "carriers": [{"carrier_id": "lsp1"}, {"carrier_id": "lsp2", "url": "http://127.0.0.1:9"}],
+        "packages_per_unit": "0.5",
+        "origin": "std:080",
+    }
+    shipping = production_from_json(json.dumps(data).encode()).shipping
+    assert shipping is not None
+    assert shipping.carriers == (("lsp1", None), ("lsp2", "http://127.0.0.1:9"))
+    assert [s.supplier_id for s in shipping.sources()] == ["lsp1", "lsp2"]
+    assert str(shipping.packages_per_unit) == "0.5"
