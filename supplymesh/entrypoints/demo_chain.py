@@ -1,10 +1,12 @@
-"""``supplymesh demo --scenario chain``: a made-to-order table through four independent nodes.
+"""``supplymesh demo --scenario chain``: a made-to-order table through four tiers and a carrier.
 
-A shop asks a furniture maker for 10 oak tables. The maker plans them with MRP on its own
-capacity and asks its board mill for a quote over the protocol; the mill, a maker too, plans
-its boards and asks the timber merchant. The promise date the shop sees comes from that chain.
-Confirming places purchase orders down the chain; a timber delay travels back up as a new
-promise date with its reasons; cancelling before production cancels every order below, once.
+A shop in Mumbai asks a furniture maker in Bengaluru for 10 oak tables. The maker plans them
+with MRP on its own capacity, asks its board mill for a quote over the protocol (the mill, a
+maker too, plans its boards and asks the timber merchant), takes hardware kits on a 2-day lead
+time, then asks a logistics node to ship the tables. The promise date the shop sees is the
+carrier's delivery day for that chain's ready date. Confirming places purchase orders down the
+chain and books the carrier; a timber delay travels back up as a new promise date with its
+reasons; then the goods are made, and the shop hears each stage until the carrier delivers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.tree import Tree
 
 from supplymesh.adapters.background_server import ServerThread, free_port
 from supplymesh.adapters.node_home import NodeRole
+from supplymesh.domain.logistics import LOGISTICS_DOMAIN
 from supplymesh.entrypoints.demo import (
     DemoFailed,
     Participant,
@@ -39,8 +42,12 @@ def _maker_data() -> dict[str, Any]:
         "items": [
             {"id": "table", "name": "Oak table", "procurement": "make", "unit_price": "12000"},
             {"id": "board", "name": "Oak board", "procurement": "buy"},
+            {"id": "kit", "name": "Hinge and screw kit", "procurement": "buy"},
         ],
-        "bom": [{"parent": "table", "component": "board", "quantity_per": "2"}],
+        "bom": [
+            {"parent": "table", "component": "board", "quantity_per": "2"},
+            {"parent": "table", "component": "kit", "quantity_per": "1"},
+        ],
         "routings": [
             {"item_id": "table",
              "operations": [{"sequence": 10, "work_center_id": "assembly", "hours_per_unit": "2"}]}
@@ -50,10 +57,22 @@ def _maker_data() -> dict[str, Any]:
         ],
         "sourcing": [
             {"item_id": "board", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "mill.demo", "lead_time_days": 9}]}
+             "suppliers": [{"supplier_id": "mill.demo", "lead_time_days": 9}]},
+            {"item_id": "kit",
+             "suppliers": [{"supplier_id": "hardware.demo", "lead_time_days": 2,
+                            "supplier_item_id": "kit-oak"}]},
         ],
+        "shipping": {"carriers": [{"carrier_id": "lsp.demo"}]},
         "quote_wait_seconds": 3,
     }  # fmt: skip
+
+
+_LANES = {
+    "lanes": [
+        {"id": "blr-bom", "origin": "std:080", "destination": "std:022", "transit_days": 2,
+         "capacity_per_day": 40, "base_price": "500", "package_price": "100"},
+    ]
+}  # fmt: skip
 
 
 def _mill_data() -> dict[str, Any]:
@@ -85,24 +104,66 @@ def _tags(message: dict[str, Any], group: str) -> dict[str, str]:
     return {}
 
 
+def _orders_line(node: Participant, order: dict[str, Any]) -> str:
+    line = order["lines"][0]
+    return (
+        f"[magenta]{node.name}[/] sells {line['quantity']} x {line['item_id']}: "
+        f"[green]{order['state']}[/]"
+    )
+
+
+def _grow(branch: Tree, nodes: dict[str, Participant], node: Participant) -> None:
+    """Under a node's sale: its purchase orders (each with the supplier's side) and shipment."""
+    production = node.call("GET", "/owner/production")
+    for sale in production["sales"]:
+        branch.add(f"stage [cyan]{sale['stage']}[/], promise [bold]{sale['promise_date']}[/]")
+    for po in production["purchase_orders"]:
+        supplier = nodes.get(str(po["supplier_id"]).removesuffix(".demo"))
+        child = branch.add(
+            f"buys {po['quantity']} x {po['item_id']} from {po['supplier_id']}: "
+            f"[green]{po['state']}[/], due {po['due']}"
+        )
+        if supplier is None:
+            continue
+        for order in supplier.call("GET", "/owner/orders?role=seller"):
+            grandchild = child.add(_orders_line(supplier, order))
+            if supplier.name in ("mill.demo",):
+                _grow(grandchild, nodes, supplier)
+    for shipment in production.get("shipments", []):
+        branch.add(
+            f"ships {shipment['packages']} pkgs via {shipment['carrier_id']}: "
+            f"[green]{shipment['state']}[/], pickup {shipment['pickup']}, "
+            f"delivery [bold]{shipment['delivery']}[/]"
+        )
+
+
 def _tree(title: str, nodes: dict[str, Participant]) -> Tree:
-    """Each tier's orders (as seller) and purchase orders (as buyer), with states and dates."""
+    """The maker's sale, its purchase orders down the chain and its shipment, with states."""
     tree = Tree(f"[bold]{title}[/]")
-    branch = tree
-    for name in ("maker", "mill", "timber"):
-        node = nodes[name]
-        branch = branch.add(f"[magenta]{node.name}[/]")
-        for order in node.call("GET", "/owner/orders?role=seller"):
-            line = order["lines"][0]
-            branch.add(f"sells {line['quantity']} x {line['item_id']}: [green]{order['state']}[/]")
-        if name != "timber":
-            production = node.call("GET", "/owner/production")
-            for po in production["purchase_orders"]:
-                branch.add(
-                    f"buys {po['quantity']} x {po['item_id']} from {po['supplier_id']}: "
-                    f"[green]{po['state']}[/], due {po['due']}"
-                )
+    maker = nodes["maker"]
+    for order in maker.call("GET", "/owner/orders?role=seller"):
+        _grow(tree.add(_orders_line(maker, order)), nodes, maker)
     return tree
+
+
+def _stages(shop: Participant, tx: str) -> list[str]:
+    heard = []
+    for message in shop.call("GET", f"/owner/transactions/{tx}")["incoming"]:
+        if message["action"] == "on_status":
+            stage = _tags(message["message"], "production").get("stage")
+            if stage:
+                heard.append(stage)
+    return heard
+
+
+def _deliver(node: Participant) -> None:
+    """A seller accepts, starts and completes every open order of its own."""
+    for order in node.call("GET", "/owner/orders?role=seller"):
+        if order["state"] in ("Completed", "Cancelled"):
+            continue
+        verbs = {"Created": ("accept", "start", "complete"), "Accepted": ("start", "complete")}
+        for verb in verbs.get(order["state"], ("complete",)):
+            node.call("POST", f"/owner/orders/{order['id']}/{verb}")
 
 
 def run_chain(story: Story) -> dict[str, Any]:
@@ -120,21 +181,31 @@ def run_chain(story: Story) -> dict[str, Any]:
     story.servers.append(ServerThread(create_registry(settings), port).start())
     roles = {
         "timber": NodeRole.BPP,
+        "hardware": NodeRole.BPP,
+        "lsp": NodeRole.BPP,
         "mill": NodeRole.BOTH,
         "maker": NodeRole.BOTH,
         "shop": NodeRole.BAP,
     }
+    overrides = {"lsp": {"domain": LOGISTICS_DOMAIN}, "shop": {"city": "std:022"}}
     nodes = {
-        name: _start_node(story, name, role, registry_url, name.title())
+        name: _start_node(story, name, role, registry_url, name.title(), **overrides.get(name, {}))
         for name, role in roles.items()
     }
-    console.rule("1. Four independent nodes: each its own keys, data and capacity")
+    console.rule(
+        "1. Four tiers and a carrier, each its own node: keys, data, capacity (shop in Mumbai)"
+    )
     for node in nodes.values():
         _wait(f"{node.name} subscribed", lambda n=node: _subscribed(registry_url, n.name))  # type: ignore[misc]
     nodes["timber"].call(
         "POST", "/owner/catalog",
         [{"id": "timber", "name": "Oak log", "unit_price": "90", "on_hand": 500}],
     )  # fmt: skip
+    nodes["hardware"].call(
+        "POST", "/owner/catalog",
+        [{"id": "kit-oak", "name": "Hinge kit", "unit_price": "150", "on_hand": 500}],
+    )  # fmt: skip
+    nodes["lsp"].call("POST", "/owner/logistics", _LANES)
     nodes["mill"].call("POST", "/owner/production", _mill_data())
     nodes["maker"].call("POST", "/owner/production", _maker_data())
 
@@ -145,10 +216,15 @@ def run_chain(story: Story) -> dict[str, Any]:
     plan = _tags(quoted, "plan")
     if "promise_date" not in plan:
         raise DemoFailed(f"no promise date: {plan}")
-    console.print(f"  promise date [bold]{plan['promise_date']}[/]")
+    console.print(
+        f"  ready {plan['ready_date']}, pickup {plan.get('pickup_date')} by "
+        f"{plan.get('carrier')}: promise date [bold]{plan['promise_date']}[/]"
+    )
     console.print(f"  critical path: {plan['critical_path']}")
+    for line in quoted["order"]["quote"]["breakup"]:
+        console.print(f"  {line['title']:<40} {line['price']['value']:>12}")
 
-    console.rule("3. Confirm: capacity booked, purchase orders placed down the chain")
+    console.rule("3. Confirm: capacity booked, purchase orders placed, the carrier booked")
     shop.call("POST", "/owner/init", {"transaction_id": tx, "name": "Shop", "address": "1 Road"})
     _wait("on_init", lambda: received(shop, tx, "on_init"))
     shop.call("POST", "/owner/confirm", {"transaction_id": tx})
@@ -159,11 +235,15 @@ def run_chain(story: Story) -> dict[str, Any]:
         timeout=30,
     )
     _wait(
-        "every PO confirmed",
-        lambda: all(
-            po["state"] == "confirmed"
-            for name in ("maker", "mill")
-            for po in nodes[name].call("GET", "/owner/production")["purchase_orders"]
+        "every PO and the shipment confirmed",
+        lambda: (
+            all(
+                po["state"] == "confirmed"
+                for name in ("maker", "mill")
+                for po in nodes[name].call("GET", "/owner/production")["purchase_orders"]
+            )
+            and [s["state"] for s in maker.call("GET", "/owner/production")["shipments"]]
+            == ["booked"]
         ),
         timeout=30,
     )
@@ -182,11 +262,25 @@ def run_chain(story: Story) -> dict[str, Any]:
         f"  because: {moved['reason']}"
     )
     console.print(_tree("the chain after the delay", nodes))
+
+    console.rule("5. Made and delivered: every stage reaches the shop")
+    for name in ("timber", "mill", "hardware"):
+        _deliver(nodes[name])
+    _wait("materials in", lambda: _stages(shop, tx) == ["scheduled"], timeout=30)
+    [sale] = maker.call("GET", "/owner/orders?role=seller")
+    for verb in ("accept", "start", "ready"):
+        maker.call("POST", f"/owner/orders/{sale['id']}/{verb}")
+    _deliver(nodes["lsp"])
+    _wait("delivered", lambda: _stages(shop, tx)[-1:] == ["delivered"], timeout=30)
+    heard = _stages(shop, tx)
+    console.print(f"  the shop heard: {' → '.join(heard)}")
+    console.print(_tree("the chain, delivered", nodes))
     return {
         "transaction": tx,
         "promise": plan["promise_date"],
         "moved_to": moved["promise_date"],
         "reason": moved["reason"],
+        "stages": heard,
     }
 
 

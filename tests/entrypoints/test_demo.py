@@ -54,11 +54,15 @@ def test_the_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
 def test_the_chain_demo_plans_through_four_nodes_and_carries_a_delay_back_up(
     tmp_path: Path,
 ) -> None:
-    """--scenario chain: a promise from the chain's plans, POs placed, a timber delay moves it."""
+    """--scenario chain: a promise from the chain's plans and a carrier, POs placed and the
+    carrier booked, a timber delay moves it, then every stage up to delivery reaches the shop."""
     result = run_demo("--scenario", "chain", "--dir", str(tmp_path / "chain"))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "promise date" in out
     assert "buys 20 x timber from timber.demo: confirmed" in out
     assert "river flooded" in out
+    assert "buys 10 x kit from hardware.demo: confirmed" in out
+    assert "pkgs via lsp.demo: booked" in out
+    assert "scheduled → in-production → ready → shipped → delivered" in out
     assert "Traceback" not in out + result.stderr
