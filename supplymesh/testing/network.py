@@ -348,6 +348,7 @@ class Network:
         *,
         delivery: dict[str, float] | None = None,
         extra: dict[str, str] | None = None,
+        domain: str = DOMAIN,
     ) -> NodeProcess:
         """A node home made by ``node init`` (not started); ``delivery`` tunes its dispatcher."""
         if self.registry is None:
@@ -367,7 +368,7 @@ class Network:
             "--role",
             role,
             "--domain",
-            DOMAIN,
+            domain,
             "--city",
             CITY,
             "--country",

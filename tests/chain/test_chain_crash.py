@@ -1,5 +1,6 @@
-"""kill -9 the furniture maker while it confirms sales and places their POs: after restarts,
-every PO exists exactly once at the mill (node processes, on SQLite and on PostgreSQL)."""
+"""kill -9 the furniture maker while it confirms sales, places their POs and books their
+shipments: after restarts, every PO exists exactly once at the mill and every shipment once at
+the carrier (node processes, on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from supplymesh.domain.logistics import LOGISTICS_DOMAIN
 from supplymesh.testing.databases import PostgresUnavailable, database, postgres_required
-from supplymesh.testing.network import FAST_DELIVERY, network, wait_until
+from supplymesh.testing.network import CITY, FAST_DELIVERY, network, wait_until
 
 SALES = 6
 KILLS = 3
@@ -38,7 +40,14 @@ def maker_data() -> dict[str, Any]:
              "suppliers": [{"supplier_id": "mill.example", "lead_time_days": 3,
                             "supplier_item_id": "board-18"}]}
         ],
+        "shipping": {"carriers": [{"carrier_id": "lsp.example"}]},
     }  # fmt: skip
+
+
+LANES = {
+    "lanes": [{"id": "local", "origin": CITY, "destination": CITY, "transit_days": 1,
+               "capacity_per_day": 100, "base_price": "200"}]
+}  # fmt: skip
 
 
 def _usable(kind: str, directory: Path) -> None:
@@ -61,15 +70,17 @@ def test_killing_the_maker_while_it_places_pos_leaves_each_po_once_at_the_mill(
     with network(tmp_path, kind) as net:
         net.start_registry()
         mill = net.add_node("mill", "bpp", delivery=FAST_DELIVERY)
+        lsp = net.add_node("lsp", "bpp", delivery=FAST_DELIVERY, domain=LOGISTICS_DOMAIN)
         maker = net.add_node("maker", "both", delivery=FAST_DELIVERY)
         shop = net.add_node("shop", "bap", delivery=FAST_DELIVERY)
-        for node in (mill, maker, shop):
+        for node in (mill, lsp, maker, shop):
             node.start()
-        net.wait_subscribed(mill, maker, shop)
+        net.wait_subscribed(mill, lsp, maker, shop)
         mill.post(
             "/owner/catalog",
             [{"id": "board-18", "name": "Board", "unit_price": "400", "on_hand": 1000}],
         )
+        lsp.post("/owner/logistics", LANES)
         maker.post("/owner/production", maker_data())
         transactions = [str(uuid.uuid4()) for _ in range(SALES)]
         for tx in transactions:
@@ -115,4 +126,18 @@ def test_killing_the_maker_while_it_places_pos_leaves_each_po_once_at_the_mill(
             ),
             20,
             "every PO confirmed by the mill",
+        )
+
+        shipments = maker.get("/owner/production")["shipments"]
+        assert {s["sale"] for s in shipments} == set(transactions)
+        shipment_transactions = Counter(s["transaction_id"] for s in shipments)
+        assert len(shipment_transactions) == SALES
+        booked = Counter(b["transaction_id"] for b in lsp.get("/owner/logistics")["bookings"])
+        assert booked == shipment_transactions
+        assert Counter(row["transaction_id"] for row in lsp.order_rows("seller")) == booked
+        assert Counter(row["transaction_id"] for row in lsp.inbox_rows("confirm")) == booked
+        wait_until(
+            lambda: {s["state"] for s in maker.get("/owner/production")["shipments"]} == {"booked"},
+            20,
+            "every shipment confirmed by the carrier",
         )
