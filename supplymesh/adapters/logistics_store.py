@@ -138,3 +138,20 @@ def set_state(connection: Connection, transaction_id: str, state: str, now: floa
         .where(lsp_bookings.c.transaction_id == transaction_id)
         .values(state=state, updated_at=now)
     )
+
+
+def move_booking(
+    connection: Connection, transaction_id: str, moved: tuple[str, date, date], now: float
+) -> None:
+    """A booked shipment moves to another (lane, pickup, delivery)."""
+    lane_id, pickup, delivery = moved
+    connection.execute(
+        sql_update(lsp_bookings)
+        .where(lsp_bookings.c.transaction_id == transaction_id)
+        .values(
+            lane_id=lane_id,
+            pickup=pickup.isoformat(),
+            delivery=delivery.isoformat(),
+            updated_at=now,
+        )
+    )

@@ -261,7 +261,7 @@ BUYER_HANDLERS: dict[Action, Handler] = {
     Action.ON_CONFIRM: chain_status.following_purchases(on_confirm),
     Action.ON_STATUS: chain_status.following_purchases(on_order_state),
     Action.ON_TRACK: _recorded,
-    Action.ON_UPDATE: on_order_state,
+    Action.ON_UPDATE: chain_status.following_purchases(on_order_state),
     Action.ON_CANCEL: chain_status.following_purchases(on_order_state),
     Action.ON_RATING: _recorded,
     Action.ON_SUPPORT: _recorded,

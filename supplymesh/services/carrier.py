@@ -16,11 +16,13 @@ both ends read one format.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import msgspec
 from sqlalchemy.engine import Connection
 
 from supplymesh.adapters import logistics_store
@@ -38,7 +40,7 @@ from supplymesh.protocol import schema as s
 from supplymesh.protocol.context import City
 from supplymesh.protocol.envelope import Envelope
 from supplymesh.protocol.errors import ErrorCode, ProtocolError
-from supplymesh.protocol.messages import OrderMessage
+from supplymesh.protocol.messages import OrderMessage, UpdateMessage
 from supplymesh.services import wire
 from supplymesh.services.node import NodeService, Outgoing
 
@@ -240,14 +242,18 @@ def _today(now: float) -> date:
 
 
 def _quote(
-    connection: Connection, order: s.Order, now: float
+    connection: Connection, order: s.Order, now: float, moving: Booking | None = None
 ) -> tuple[ShipmentRequest, ShipmentQuote]:
     today = _today(now)
     request = shipment_request(order, today)
     lanes = logistics_store.lanes(connection)
     if not lanes:
         raise DomainError("this node carries nothing: it has no lanes")
-    return request, quote_shipment(lanes, request, logistics_store.load(connection, today))
+    load = dict(logistics_store.load(connection, today))
+    if moving is not None:  # a booking that moves does not compete with itself
+        key = (moving.lane_id, moving.pickup)
+        load[key] = load.get(key, 0) - moving.packages
+    return request, quote_shipment(lanes, request, load)
 
 
 def quote(node: NodeService, connection: Connection, order: s.Order, now: float) -> s.Order:
@@ -304,6 +310,50 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
         updated_at=confirmed.updated_at,
     )
     return [node.reply(env, OrderMessage(order=confirmed), now)]
+
+
+def update(node: NodeService, connection: Connection, env: Envelope, now: float) -> list[Outgoing]:
+    """The shipper's goods will be ready later: move the booking to the first pickup after."""
+    assert isinstance(env.message, UpdateMessage)  # noqa: S101 - typed by action
+    targets = {t.strip() for t in env.message.update_target.split(",")}
+    if not targets <= {"fulfillment", "item"}:
+        raise ProtocolError(
+            ErrorCode.INVALID_UPDATE_TARGET,
+            f"a shipment changes by update_target 'fulfillment', got {env.message.update_target!r}",
+            "$.message.update_target",
+        )
+    order_id = env.message.order.id
+    order = node.store.order_by_id(connection, order_id, SELLER) if order_id else None
+    booking = logistics_store.booking(connection, order.transaction_id) if order else None
+    if order is None or booking is None:
+        raise DomainError(f"no shipment {order_id!r} booked here")
+    if booking.state != logistics_store.BOOKED:
+        raise ShipmentMoving(f"shipment {order.id} is {booking.state}; it can no longer move")
+    logistics_store.lock_lanes(connection)
+    request, quoted = _quote(connection, env.message.order, now, moving=booking)
+    lane = next(lane for lane in logistics_store.lanes(connection) if lane.id == quoted.lane_id)
+    logistics_store.move_booking(
+        connection, booking.transaction_id, (quoted.lane_id, quoted.pickup, quoted.delivery), now
+    )
+    moved = dataclasses.replace(
+        order,
+        lines=(OrderLine(quoted.lane_id, quoted.packages, lane.package_price),),
+        extra_charges=lane.base_price,
+    )
+    node.store.save_order(connection, moved, role=SELLER, counterparty=order.buyer_id, now=now)
+    answer = answer_order(node.identity.subscriber_id, request, quoted)
+    wire_order = msgspec.structs.replace(
+        wire.order(moved, node.identity.subscriber_id, _breakup(request, quoted)),
+        fulfillments=answer.fulfillments,
+        tags=answer.tags,
+    )
+    return [node.reply(env, OrderMessage(order=wire_order), now)]
+
+
+class ShipmentMoving(DomainError):
+    """A shipment already on its way cannot be re-booked."""
+
+    code = ErrorCode.UPDATE_NOT_POSSIBLE
 
 
 BOOKING_STATES = {

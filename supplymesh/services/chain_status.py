@@ -28,7 +28,7 @@ from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.context import new_context
 from supplymesh.protocol.envelope import Envelope, decode, envelope
-from supplymesh.protocol.messages import CancelMessage, OrderMessage
+from supplymesh.protocol.messages import CancelMessage, OrderMessage, UpdateMessage
 from supplymesh.services import carrier, wire
 from supplymesh.services.chain import (
     BUYER,
@@ -48,6 +48,7 @@ from supplymesh.services.chain import (
     place_purchase,
     plan_load,
     sale_inputs,
+    shipment_request,
     tag_group,
     tag_value,
     today,
@@ -135,7 +136,10 @@ def _move_due(
     store.unbook(connection, sale.transaction_id)
     store.book(connection, sale.transaction_id, plan_load(moved.plan))
     promise = at_door(connection, moved.plan.promises[0], sale.transaction_id)
-    return _promise_moved(node, connection, sale, promise, cause, moved.moves, now)
+    return [
+        *_promise_moved(node, connection, sale, promise, cause, moved.moves, now),
+        *_rebook(node, connection, sale, promise, now),
+    ]
 
 
 def _promise_moved(  # noqa: PLR0917 - one move's every fact
@@ -437,7 +441,7 @@ def carrier_report(
         sales_store.update_shipment(connection, shipment.sale_tx, now, delivery=day)
         cause = f"{shipment.carrier_id} now delivers on {day} ({why})"
         return _moved_delivery(node, connection, sale, cause, now)
-    if env.action is Action.ON_CONFIRM:
+    if env.action in (Action.ON_CONFIRM, Action.ON_UPDATE):
         try:
             answer = carrier.read_answer(wire_order)
         except DomainError:
@@ -531,4 +535,48 @@ def resource_refused(
     store.book(connection, sale.transaction_id, plan_load(moved.plan))
     promise = at_door(connection, moved.plan.promises[0], sale.transaction_id)
     cause = f"{po.supplier_id} refused {po.item_id} ({why}); ordered from {source.supplier_id}"
-    return [*out, *_promise_moved(node, connection, sale, promise, cause, moved.moves, now)]
+    return [
+        *out,
+        *_promise_moved(node, connection, sale, promise, cause, moved.moves, now),
+        *_rebook(node, connection, sale, promise, now),
+    ]
+
+
+def _rebook(
+    node: NodeService, connection: Connection, sale: Sale, promise: Delivered, now: float
+) -> list[Outgoing]:
+    """The goods will be ready after the booked pickup: ask the carrier to move the booking
+    (``update`` of the fulfillment); its answer moves the promise again if it must."""
+    shipment = sales_store.shipment(connection, sale.transaction_id)
+    ready = promise.ready.date
+    if shipment is None or shipment.state != "booked" or ready <= shipment.pickup:
+        return []
+    booked = node.store.order_for(connection, shipment.transaction_id, BUYER)
+    about = node.store.first_incoming(connection, sale.transaction_id, Action.CONFIRM.value)
+    if booked is None or about is None:
+        return []
+    request = shipment_request(
+        node, connection, decode(about), now, sale.transaction_id, ready_on=ready
+    )
+    if request is None:
+        return []
+    sales_store.update_shipment(connection, sale.transaction_id, now, ready=ready)
+    identity = node.identity
+    ctx = new_context(
+        Action.UPDATE,
+        now=datetime.fromtimestamp(now, UTC),
+        domain=LOGISTICS_DOMAIN,
+        bap_id=identity.subscriber_id,
+        bap_uri=identity.url,
+        city=identity.city,
+        country=identity.country,
+        bpp_id=shipment.carrier_id,
+        bpp_uri=shipment.url,
+        transaction_id=shipment.transaction_id,
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{shipment.transaction_id}/ready/{ready}")),
+    )
+    order = msgspec.structs.replace(
+        carrier.request_order(shipment.carrier_id, request), id=booked.id
+    )
+    message = UpdateMessage(update_target="fulfillment", order=order)
+    return [Outgoing(shipment.carrier_id, shipment.url, envelope(ctx, message))]

@@ -397,6 +397,8 @@ def on_update(
 ) -> list[Outgoing]:
     """Change item quantities while the order is still Created; stock follows."""
     assert isinstance(env.message, UpdateMessage)  # noqa: S101
+    if carrier.is_shipment(env):
+        return carrier.update(node, connection, env, now)  # a shipper's goods ready later
     targets = {t.strip() for t in env.message.update_target.split(",")}
     if targets != {"item"}:
         raise ProtocolError(

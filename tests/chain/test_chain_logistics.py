@@ -209,6 +209,34 @@ def test_a_timber_delay_moves_the_delivery_day_the_shop_is_promised(
     assert "timber.demo delayed timber" in promise["reason"]
     assert "rain" in promise["reason"]
     assert "shipped by lsp.demo" in promise["critical_path"]
+    # The maker moved its booking; the carrier's answer (pickup 8, delivery 10) holds the date.
+    _wait("the booking moved", lambda: bookings(chain["lsp"])[0]["pickup"] == day(8))
+    assert bookings(chain["lsp"])[0]["delivery"] == day(10)
+    _wait("the maker's shipment moved", lambda: shipments(maker)[0]["pickup"] == day(8))
+    assert shipments(maker)[0]["ready"] == day(8)
+    assert promise_update(shop, tx) == promise  # no second move
+
+
+def test_when_the_moved_pickup_falls_on_a_carrier_holiday_the_shop_hears_the_later_day(
+    chain: dict[str, Participant],
+) -> None:
+    """As above, but the lane does not pick up on day 8 either: the maker first promises day
+    10 (ready 8 + 2 days), then the carrier books pickup 9, delivery 11, and the shop hears 11."""
+    shop, maker, timber, lsp = chain["shop"], chain["maker"], chain["timber"], chain["lsp"]
+    lanes = {"lanes": [{**LANES["lanes"][0], "holidays": [day(6), day(8)]}]}
+    lsp.call("POST", "/owner/logistics", lanes)
+    tx, _ = buy(shop, maker, "table", 10)
+    _wait("the timber PO placed", lambda: len(seller_orders(timber)) == 1)
+    _wait("the shipment booked", lambda: [s["state"] for s in shipments(maker)] == ["booked"])
+    [order] = seller_orders(timber)
+    timber.call("POST", f"/owner/orders/{order['id']}/delay", {"date": day(5), "reason": "rain"})
+    final = _wait(
+        "the carrier's day at the shop",
+        lambda: (p := promise_update(shop, tx)) and p["promise_date"] == day(11) and p,
+    )
+    assert final["previous_date"] == day(10)
+    assert f"lsp.demo booked pickup {day(9)}, delivery {day(11)}" in final["reason"]
+    assert (bookings(lsp)[0]["pickup"], bookings(lsp)[0]["delivery"]) == (day(9), day(11))
 
 
 def test_the_shop_hears_each_stage_until_the_carrier_delivers(
