@@ -400,45 +400,7 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
         )
     [(item_id, count)] = wire.selection(env.message.order)
     unit_price = _unit_price(connection, item_id)
-    result = plan(quote_inputs(connection, Demand(tx, item_id, Decimal(count)), today(now), tx))
-    promise = at_door(connection, result.promises[0], tx)
-    for requirement in result.requirements:
-        if requirement.from_stock > 0:
-            store.reserve_for(connection, tx, requirement.item_id, requirement.from_stock)
-        taken = ZERO
-        if requirement.from_receipts > 0:
-            for po in sales_store.purchase_orders(connection, free=True):
-                if po.item_id == requirement.item_id and taken < requirement.from_receipts:
-                    sales_store.update_purchase_order(connection, po.id, now, sale_tx=tx)
-                    taken += po.quantity
-    store.book(connection, tx, plan_load(result))
-    out: list[Outgoing] = []
-    sources = {(src.item_id, src.supplier_id): src for src in store.sources(connection)}
-    for purchase in result.purchases:
-        quantity = purchase.quantity.to_integral_value(ROUND_CEILING)
-        source = sources.get((purchase.item_id, purchase.supplier_id or ""))
-        po_tx = quoted_transaction(connection, tx, purchase.item_id) or str(
-            uuid.uuid5(PO_NAMESPACE, f"{node.identity.subscriber_id}/{tx}/{purchase.item_id}")
-        )
-        po = PurchaseOrder(
-            id=f"PO-{po_tx[:8]}",
-            item_id=purchase.item_id,
-            quantity=quantity,
-            due=purchase.due_date,
-            state="ordered" if source is not None else "unsourced",
-            sale_tx=tx,
-            supplier_id=purchase.supplier_id,
-            supplier_item_id=source.supplier_item_id if source else None,
-            transaction_id=po_tx if source is not None else None,
-        )
-        sales_store.add_purchase_order(connection, po, now)
-        if source is not None:
-            out.append(place_purchase(node, connection, po, source, now))
-    stage = (
-        WAITING
-        if result.purchases or any(r.from_receipts for r in result.requirements)
-        else SCHEDULED
-    )
+    promise, stage, out = commit(node, connection, tx, item_id, Decimal(count), now)
     out.extend(_book_shipment(node, connection, env, promise, now))
     order = Order(
         id=f"O-{uuid.uuid4().hex[:12]}",
@@ -506,6 +468,88 @@ def place_purchase(
         now=now,
     )
     return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))
+
+
+def commit(  # noqa: PLR0917 - one commitment's every fact
+    node: NodeService,
+    connection: Connection,
+    tx: str,
+    item_id: str,
+    quantity: Decimal,
+    now: float,
+) -> tuple[Delivered, str, list[Outgoing]]:
+    """Plan ``quantity`` of a made item for sale ``tx`` and commit the plan: reserve stock,
+    take free open orders, book capacity, place POs. The promise, the stage, the POs to send.
+    (The caller holds the capacity lock.)"""
+    result = plan(quote_inputs(connection, Demand(tx, item_id, quantity), today(now), tx))
+    promise = at_door(connection, result.promises[0], tx)
+    for requirement in result.requirements:
+        if requirement.from_stock > 0:
+            store.reserve_for(connection, tx, requirement.item_id, requirement.from_stock)
+        taken = ZERO
+        if requirement.from_receipts > 0:
+            for po in sales_store.purchase_orders(connection, free=True):
+                if po.item_id == requirement.item_id and taken < requirement.from_receipts:
+                    sales_store.update_purchase_order(connection, po.id, now, sale_tx=tx)
+                    taken += po.quantity
+    store.book(connection, tx, plan_load(result))
+    out: list[Outgoing] = []
+    sources = {(src.item_id, src.supplier_id): src for src in store.sources(connection)}
+    for purchase in result.purchases:
+        amount = purchase.quantity.to_integral_value(ROUND_CEILING)
+        source = sources.get((purchase.item_id, purchase.supplier_id or ""))
+        po_tx = quoted_transaction(connection, tx, purchase.item_id) or str(
+            uuid.uuid5(PO_NAMESPACE, f"{node.identity.subscriber_id}/{tx}/{purchase.item_id}")
+        )
+        po = PurchaseOrder(
+            id=f"PO-{po_tx[:8]}",
+            item_id=purchase.item_id,
+            quantity=amount,
+            due=purchase.due_date,
+            state="ordered" if source is not None else "unsourced",
+            sale_tx=tx,
+            supplier_id=purchase.supplier_id,
+            supplier_item_id=source.supplier_item_id if source else None,
+            transaction_id=po_tx if source is not None else None,
+        )
+        sales_store.add_purchase_order(connection, po, now)
+        if source is not None:
+            out.append(place_purchase(node, connection, po, source, now))
+    stage = (
+        WAITING
+        if result.purchases or any(r.from_receipts for r in result.requirements)
+        else SCHEDULED
+    )
+    return promise, stage, out
+
+
+def plan_batch(
+    node: NodeService,
+    connection: Connection,
+    batch: tuple[str, str],
+    *,
+    item_id: str,
+    units: int,
+    now: float,
+) -> Delivered | None:
+    """A filled demand pool of a made item becomes one sale, planned and committed as one
+    production batch (its POs placed); ``batch`` is (sale transaction, pool id). None when the
+    item is not made here."""
+    tx, pool_id = batch
+    if store.made_item(connection, item_id) is None or sales_store.sale(connection, tx):
+        return None
+    store.lock_capacity(connection)
+    promise, stage, out = commit(node, connection, tx, item_id, Decimal(units), now)
+    sales_store.add_sale(
+        connection,
+        Sale(
+            tx, pool_id, item_id, Decimal(units), promise.date, promise.explanation, "open", stage
+        ),
+        now,
+    )
+    for message in out:
+        node.enqueue(connection, message, now)
+    return promise
 
 
 def _book_shipment(

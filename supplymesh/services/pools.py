@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import uuid
 from dataclasses import replace
@@ -50,8 +51,10 @@ from supplymesh.protocol.actions import Action
 from supplymesh.protocol.envelope import Envelope, decode
 from supplymesh.protocol.errors import ErrorCode
 from supplymesh.protocol.messages import OrderMessage
-from supplymesh.services import wire
+from supplymesh.services import chain, wire
 from supplymesh.services.node import NodeService, Outgoing
+
+log = logging.getLogger("supplymesh.pools")
 
 POOL_TAG = "pool"
 OUTCOME_TAG = "pool_outcome"
@@ -334,13 +337,43 @@ def close_due(node: NodeService) -> int:
                 continue
             pool = hosted.pool.close(at, node.identity.signing)
             pool_store.save_pool(connection, replace(hosted, pool=pool), now)
+            promise = _plan_batch(node, connection, pool, now)
             proofs = pool.proofs()
             for member in pool.members:
                 _tell_member(
-                    node, connection, pool, member, proof=proofs[member.order_ref], now=now
+                    node,
+                    connection,
+                    pool,
+                    member,
+                    proof=proofs[member.order_ref],
+                    now=now,
+                    promise=promise,
                 )
             closed += 1
     return closed
+
+
+def _plan_batch(
+    node: NodeService, connection: Connection, pool: Pool, now: float
+) -> chain.Delivered | None:
+    """A filled pool of an item made here is one production batch: planned by MRP, its POs
+    placed; a plan that fails leaves the pool's outcome as it is (the owner plans by hand)."""
+    if pool.outcome is None or pool.outcome.state is not PoolState.FILLED:
+        return None
+    units = sum(member.quantity for member in pool.members)
+    try:
+        with connection.begin_nested():
+            return chain.plan_batch(
+                node,
+                connection,
+                (f"pool:{pool.terms.pool_id}", pool.terms.pool_id),
+                item_id=pool.terms.item_id,
+                units=units,
+                now=now,
+            )
+    except DomainError as exc:
+        log.warning("pool %s filled but could not be planned: %s", pool.terms.pool_id, exc)
+        return None
 
 
 def _tell_member(
@@ -351,6 +384,7 @@ def _tell_member(
     *,
     proof: tuple[merkle.ProofStep, ...],
     now: float,
+    promise: chain.Delivered | None = None,
 ) -> None:
     outcome = pool.outcome
     assert outcome is not None  # noqa: S101 - a closed pool has its outcome
@@ -360,7 +394,7 @@ def _tell_member(
     if about is None:
         return
     proof_text = json.dumps([[step.sibling.hex(), step.sibling_is_left] for step in proof])
-    tags = (
+    tags: tuple[s.TagGroup, ...] = (
         _tag(
             OUTCOME_TAG,
             outcome=outcome.canonical().decode(),
@@ -381,6 +415,17 @@ def _tell_member(
         node.store.save_order(
             connection, order, role=SELLER, counterparty=member.member_id, now=now
         )
+        if promise is not None:  # the batch's promise, from the maker's own plan
+            tags = (
+                *tags,
+                chain.tag_group(
+                    chain.PLAN_TAG,
+                    [
+                        ("promise_date", promise.date.isoformat()),
+                        ("critical_path", promise.explanation),
+                    ],
+                ),
+            )
         wire_order = msgspec.structs.replace(wire.order(order, terms.host_id), tags=tags)
     else:
         wire_order = s.Order(
