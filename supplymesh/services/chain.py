@@ -42,8 +42,7 @@ from supplymesh.domain.planning import (
 )
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
-from supplymesh.protocol.context import new_context
-from supplymesh.protocol.envelope import Envelope, envelope
+from supplymesh.protocol.envelope import Envelope
 from supplymesh.protocol.errors import ErrorCode
 from supplymesh.protocol.messages import OrderMessage
 from supplymesh.services import carrier, wire
@@ -434,19 +433,6 @@ def place_purchase(
 ) -> Outgoing:
     """The confirm that places ``po`` with its supplier."""
     identity = node.identity
-    ctx = new_context(
-        Action.CONFIRM,
-        now=datetime.fromtimestamp(now, UTC),
-        domain=identity.domain,
-        bap_id=identity.subscriber_id,
-        bap_uri=identity.url,
-        city=identity.city,
-        country=identity.country,
-        bpp_id=source.supplier_id,
-        bpp_uri=source.url,
-        transaction_id=po.transaction_id,
-        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{po.transaction_id}/confirm")),
-    )
     order = s.Order(
         provider=s.Provider(id=source.supplier_id),
         items=(
@@ -467,7 +453,14 @@ def place_purchase(
         action=Action.CONFIRM.value,
         now=now,
     )
-    return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))
+    return node.request(
+        Action.CONFIRM,
+        (source.supplier_id, str(source.url)),
+        OrderMessage(order=order),
+        now,
+        transaction_id=str(po.transaction_id),
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{po.transaction_id}/confirm")),
+    )
 
 
 def commit(  # noqa: PLR0917 - one commitment's every fact
@@ -586,19 +579,6 @@ def _book_shipment(
         now,
     )
     identity = node.identity
-    ctx = new_context(
-        Action.CONFIRM,
-        now=datetime.fromtimestamp(now, UTC),
-        domain=LOGISTICS_DOMAIN,
-        bap_id=identity.subscriber_id,
-        bap_uri=identity.url,
-        city=identity.city,
-        country=identity.country,
-        bpp_id=request.supplier_id,
-        bpp_uri=url,
-        transaction_id=request.transaction_id,
-        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{request.transaction_id}/confirm")),
-    )
     order = msgspec.structs.replace(
         carrier.request_order(request.supplier_id, shipment),
         billing=s.Billing(name=identity.display_name or identity.subscriber_id),
@@ -612,4 +592,14 @@ def _book_shipment(
         action=Action.CONFIRM.value,
         now=now,
     )
-    return [Outgoing(request.supplier_id, url, envelope(ctx, OrderMessage(order=order)))]
+    return [
+        node.request(
+            Action.CONFIRM,
+            (request.supplier_id, url),
+            OrderMessage(order=order),
+            now,
+            transaction_id=request.transaction_id,
+            message_id=str(uuid.uuid5(PO_NAMESPACE, f"{request.transaction_id}/confirm")),
+            domain=LOGISTICS_DOMAIN,
+        )
+    ]

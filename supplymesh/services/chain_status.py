@@ -26,8 +26,7 @@ from supplymesh.domain.orders import Order, OrderState
 from supplymesh.domain.planning import PromiseMove
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
-from supplymesh.protocol.context import new_context
-from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.envelope import Envelope, decode
 from supplymesh.protocol.messages import CancelMessage, OrderMessage, UpdateMessage
 from supplymesh.services import carrier, wire
 from supplymesh.services.chain import (
@@ -276,52 +275,39 @@ def _cancel_po(
             (x for x in store.sources(connection) if x.supplier_id == po.supplier_id), None
         )
         uri = source.url if source is not None else None
-    identity = node.identity
-    ctx = new_context(
-        Action.CANCEL,
-        now=datetime.fromtimestamp(now, UTC),
-        domain=identity.domain,
-        bap_id=identity.subscriber_id,
-        bap_uri=identity.url,
-        city=identity.city,
-        country=identity.country,
-        bpp_id=po.supplier_id,
-        bpp_uri=str(uri),
-        transaction_id=po.transaction_id,
-        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{po.transaction_id}/cancel")),
-    )
     message = CancelMessage(
         order_id=supplier_order_id,
         cancellation_reason_id="001",
         descriptor=s.Descriptor(short_desc="the customer's order was cancelled"),
     )
-    return Outgoing(str(po.supplier_id), str(uri), envelope(ctx, message))
+    return node.request(
+        Action.CANCEL,
+        (str(po.supplier_id), str(uri)),
+        message,
+        now,
+        transaction_id=str(po.transaction_id),
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{po.transaction_id}/cancel")),
+    )
 
 
 def _cancel_shipment(
     node: NodeService, connection: Connection, shipment: Shipment, carrier_order_id: str, now: float
 ) -> Outgoing:
     sales_store.update_shipment(connection, shipment.sale_tx, now, state="cancel-sent")
-    identity = node.identity
-    ctx = new_context(
-        Action.CANCEL,
-        now=datetime.fromtimestamp(now, UTC),
-        domain=LOGISTICS_DOMAIN,
-        bap_id=identity.subscriber_id,
-        bap_uri=identity.url,
-        city=identity.city,
-        country=identity.country,
-        bpp_id=shipment.carrier_id,
-        bpp_uri=shipment.url,
-        transaction_id=shipment.transaction_id,
-        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{shipment.transaction_id}/cancel")),
-    )
     message = CancelMessage(
         order_id=carrier_order_id,
         cancellation_reason_id="001",
         descriptor=s.Descriptor(short_desc="the customer's order was cancelled"),
     )
-    return Outgoing(shipment.carrier_id, shipment.url, envelope(ctx, message))
+    return node.request(
+        Action.CANCEL,
+        (shipment.carrier_id, shipment.url),
+        message,
+        now,
+        transaction_id=shipment.transaction_id,
+        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{shipment.transaction_id}/cancel")),
+        domain=LOGISTICS_DOMAIN,
+    )
 
 
 # -- the maker's own stages, and its carrier's news -------------------------------------------
@@ -561,22 +547,18 @@ def _rebook(
     if request is None:
         return []
     sales_store.update_shipment(connection, sale.transaction_id, now, ready=ready)
-    identity = node.identity
-    ctx = new_context(
-        Action.UPDATE,
-        now=datetime.fromtimestamp(now, UTC),
-        domain=LOGISTICS_DOMAIN,
-        bap_id=identity.subscriber_id,
-        bap_uri=identity.url,
-        city=identity.city,
-        country=identity.country,
-        bpp_id=shipment.carrier_id,
-        bpp_uri=shipment.url,
-        transaction_id=shipment.transaction_id,
-        message_id=str(uuid.uuid5(PO_NAMESPACE, f"{shipment.transaction_id}/ready/{ready}")),
-    )
     order = msgspec.structs.replace(
         carrier.request_order(shipment.carrier_id, request), id=booked.id
     )
     message = UpdateMessage(update_target="fulfillment", order=order)
-    return [Outgoing(shipment.carrier_id, shipment.url, envelope(ctx, message))]
+    return [
+        node.request(
+            Action.UPDATE,
+            (shipment.carrier_id, shipment.url),
+            message,
+            now,
+            transaction_id=shipment.transaction_id,
+            message_id=str(uuid.uuid5(PO_NAMESPACE, f"{shipment.transaction_id}/ready/{ready}")),
+            domain=LOGISTICS_DOMAIN,
+        )
+    ]

@@ -25,7 +25,13 @@ from supplymesh.adapters.node_home import NodeRole
 from supplymesh.adapters.node_store import NodeStore
 from supplymesh.protocol import signing
 from supplymesh.protocol.actions import Action
-from supplymesh.protocol.context import Context, ContextShape, callback_context
+from supplymesh.protocol.context import (
+    DEFAULT_TTL,
+    Context,
+    ContextShape,
+    callback_context,
+    new_context,
+)
 from supplymesh.protocol.envelope import Envelope, decode, encode, envelope
 from supplymesh.protocol.errors import ErrorCode, ProtocolError
 from supplymesh.protocol.keys import SigningKeyPair
@@ -218,6 +224,39 @@ class NodeService:
             env=envelope(ctx, message),
             shape=request.context.shape,
         )
+
+    def request(
+        self,
+        action: Action,
+        peer: tuple[str, str],
+        message: Message,
+        now: float,
+        *,
+        transaction_id: str,
+        message_id: str | None = None,
+        domain: str | None = None,
+        ttl: str = DEFAULT_TTL,
+    ) -> Outgoing:
+        """A request this node sends as a buyer to ``peer`` (subscriber id, URL), in this
+        node's domain unless another is given; a fixed ``message_id`` makes a resend the same
+        message."""
+        identity = self.identity
+        peer_id, peer_url = peer
+        ctx = new_context(
+            action,
+            now=datetime.fromtimestamp(now, UTC),
+            domain=domain or identity.domain,
+            bap_id=identity.subscriber_id,
+            bap_uri=identity.url,
+            city=identity.city,
+            country=identity.country,
+            bpp_id=peer_id,
+            bpp_uri=peer_url,
+            transaction_id=transaction_id,
+            message_id=message_id,
+            ttl=ttl,
+        )
+        return Outgoing(peer_id=peer_id, peer_uri=peer_url, env=envelope(ctx, message))
 
     def unsolicited(self, about: Context, action: Action, message: Message, now: float) -> Outgoing:
         """A callback the seller sends on its own (a state change): a new message_id."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import msgspec
@@ -30,8 +30,7 @@ from supplymesh.domain.mrp import plan
 from supplymesh.domain.planning import Demand
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
-from supplymesh.protocol.context import new_context
-from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.envelope import Envelope, decode
 from supplymesh.protocol.messages import OptionalOrderMessage, OrderMessage
 from supplymesh.services import carrier, chain, chain_status
 from supplymesh.services.node import Handler, NodeService, Outgoing
@@ -122,26 +121,14 @@ def _ask(  # noqa: PLR0917 - one request's every fact
     wait = production_store.quote_wait_seconds(connection)
     identity = node.identity
     tx = str(uuid.uuid5(_NAMESPACE, f"{sale_tx}/{sale_message_id}/{item_id}/{source.supplier_id}"))
-    ctx = new_context(
-        Action.SELECT,
-        now=datetime.fromtimestamp(now, UTC),
-        domain=LOGISTICS_DOMAIN if shipment is not None else identity.domain,
-        bap_id=identity.subscriber_id,
-        bap_uri=identity.url,
-        city=identity.city,
-        country=identity.country,
-        bpp_id=source.supplier_id,
-        bpp_uri=source.url,
-        transaction_id=tx,
-        ttl=f"PT{max(1, math.ceil(wait))}S",
-    )
+    message_id = str(uuid.uuid4())
     quote_store.add_request(
         connection,
         QuoteRequest(
             transaction_id=tx,
             sale_tx=sale_tx,
             sale_message_id=sale_message_id,
-            message_id=str(ctx.message_id),
+            message_id=message_id,
             item_id=item_id,
             quantity=quantity,
             rank=source.rank,
@@ -170,7 +157,16 @@ def _ask(  # noqa: PLR0917 - one request's every fact
     )
     if shipment is not None:
         order = carrier.request_order(source.supplier_id, shipment)
-    return Outgoing(source.supplier_id, str(source.url), envelope(ctx, OrderMessage(order=order)))
+    return node.request(
+        Action.SELECT,
+        (source.supplier_id, str(source.url)),
+        OrderMessage(order=order),
+        now,
+        transaction_id=tx,
+        message_id=message_id,
+        domain=LOGISTICS_DOMAIN if shipment is not None else identity.domain,
+        ttl=f"PT{max(1, math.ceil(wait))}S",
+    )
 
 
 def following_quotes(handler: Handler) -> Handler:
