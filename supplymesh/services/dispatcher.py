@@ -88,6 +88,9 @@ class Dispatcher:
 
         try:
             while True:
+                # Cleared before the claim, not after it: a wake() while the claim runs (a
+                # message queued just after the claim looked) must not wait for the idle poll.
+                self._wakeup.clear()
                 free = self.policy.concurrency - len(in_flight)
                 claimed = await self.claim(free) if free > 0 else []
                 for message in claimed:
@@ -95,7 +98,6 @@ class Dispatcher:
                     in_flight.add(task)
                     task.add_done_callback(finished)
                 if not claimed:
-                    self._wakeup.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self.policy.idle_poll)
         finally:
