@@ -331,6 +331,23 @@ class NodeStore:
                 )
         return [OutgoingMessage.from_row(row) for row in rows]
 
+    def next_due(self) -> float | None:
+        """When the outbox next needs the dispatcher: the earliest retry of a queued message or
+        lease end of one being sent; None when nothing is pending. Read-only, by the index."""
+        with self.engine.connect() as connection:
+            queued = connection.execute(
+                select(func.min(outbox.c.next_attempt_at)).where(
+                    outbox.c.state == Delivery.QUEUED.value
+                )
+            ).scalar()
+            sending = connection.execute(
+                select(func.min(outbox.c.claimed_until)).where(
+                    outbox.c.state == Delivery.SENDING.value
+                )
+            ).scalar()
+        due = [float(value) for value in (queued, sending) if value is not None]
+        return min(due) if due else None
+
     def settle(
         self,
         message_id: int,
@@ -386,17 +403,6 @@ class NodeStore:
             "delivered": int(latency[0]),
             "latency_sum": float(latency[1]),
         }
-
-    def next_due(self) -> float | None:
-        """When the earliest queued message is due (None when nothing is queued)."""
-        with self.engine.connect() as connection:
-            value = connection.execute(
-                select(outbox.c.next_attempt_at)
-                .where(outbox.c.state.in_(PENDING))
-                .order_by(outbox.c.next_attempt_at)
-                .limit(1)
-            ).scalar_one_or_none()
-        return float(value) if value is not None else None
 
     def outgoing(
         self, transaction_id: str | None = None, limit: int = 200

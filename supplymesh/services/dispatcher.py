@@ -58,6 +58,10 @@ class DispatchPolicy:
     breaker_cooldown: float = 30.0
     concurrency: int = 16
     idle_poll: float = 0.5
+    idle_max: float = 5.0
+    """With nothing due, the dispatcher sleeps until the outbox's next retry or lease end, at
+    most this long (every enqueue wakes it; this is the safety net), and ``idle_poll`` while
+    a due message waits behind an earlier one of its chain."""
 
 
 @dataclass
@@ -98,14 +102,24 @@ class Dispatcher:
                     in_flight.add(task)
                     task.add_done_callback(finished)
                 if not claimed:
+                    idle = await self.idle_wait() if not in_flight else self.policy.idle_max
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), self.policy.idle_poll)
+                        await asyncio.wait_for(self._wakeup.wait(), idle)
         finally:
             # Let deliveries under way finish their I/O cleanly (a leased message that does
             # not get settled is claimed again after its lease: nothing is lost).
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def idle_wait(self) -> float:
+        """How long to sleep with nothing to claim: until the next retry or lease end (an
+        idle node no longer polls its outbox twice a second)."""
+        due = await run_in_threadpool(self.node.store.next_due)
+        if due is None:
+            return self.policy.idle_max
+        ahead = due - self.node.clock()
+        return self.policy.idle_poll if ahead <= 0 else min(ahead, self.policy.idle_max)
 
     async def claim(self, limit: int) -> list[OutgoingMessage]:
         """Lease up to ``limit`` due messages (each the oldest unsettled of its chain)."""
