@@ -47,6 +47,7 @@ from supplymesh.protocol.errors import (
     SignatureFailure,
 )
 from supplymesh.protocol.registry import SubscriberType
+from supplymesh.services.node import NodeService
 from supplymesh.services.pools import close_due
 from supplymesh.services.supplier_quotes import sweep as sweep_supplier_quotes
 
@@ -247,8 +248,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_guarded(node.dispatcher.run, "dispatcher")))
         if node.config.role.sells:
-            tasks.append(asyncio.create_task(_close_pools_forever(node)))
-            tasks.append(asyncio.create_task(_sweep_supplier_quotes_forever(node)))
+            tasks.append(asyncio.create_task(_seller_housekeeping_forever(node)))
         if node.config.role.buys and node.config.catalog_refresh > 0:
             tasks.append(asyncio.create_task(_pull_catalogs_forever(node, subscribed)))
         if subscribe_on_start:
@@ -309,24 +309,20 @@ async def _pull_catalogs_forever(node: Node, subscribed: asyncio.Event) -> None:
         await asyncio.sleep(interval)
 
 
-async def _close_pools_forever(node: Node) -> None:
-    while True:
-        try:
-            if await run_in_threadpool(close_due, node.service):
-                node.dispatcher.wake()
-        except Exception:
-            log.exception("closing pools failed; again in a second")
-        await asyncio.sleep(1.0)
+def _seller_housekeeping(service: NodeService) -> int:
+    """Close the pools that are due; move quote rounds on from suppliers that refused or did
+    not answer in time, and refused POs to their next supplier. How many changed."""
+    return close_due(service) + sweep_supplier_quotes(service)
 
 
-async def _sweep_supplier_quotes_forever(node: Node) -> None:
-    """A maker's quotes move on from suppliers that refused or did not answer in time."""
+async def _seller_housekeeping_forever(node: Node) -> None:
+    """Once a second, in one trip to the thread pool (an idle seller wakes once, not twice)."""
     while True:
         try:
-            if await run_in_threadpool(sweep_supplier_quotes, node.service):
+            if await run_in_threadpool(_seller_housekeeping, node.service):
                 node.dispatcher.wake()
         except Exception:
-            log.exception("sweeping supplier quotes failed; again in a second")
+            log.exception("seller housekeeping failed; again in a second")
         await asyncio.sleep(1.0)
 
 
