@@ -34,81 +34,15 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from supplymesh.domain.logistics import LOGISTICS_DOMAIN
+from supplymesh.entrypoints.demo_chain import board_mill, furniture_maker, lanes
 from supplymesh.testing.network import CITY, FAST_DELIVERY, NodeProcess, network, wait_until
 
 GOAL_SECONDS = 1.0
 POLL_SECONDS = 0.005
-
-
-def _day(offset: int) -> str:
-    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
-
-
-def maker_data() -> dict[str, Any]:
-    """Tables of 2 boards (quoted by the mill) and a hardware kit (2 days), shipped by lsp."""
-    return {
-        "items": [
-            {"id": "table", "name": "Oak table", "procurement": "make", "unit_price": "12000"},
-            {"id": "board", "name": "Oak board", "procurement": "buy"},
-            {"id": "kit", "name": "Hinge kit", "procurement": "buy"},
-        ],
-        "bom": [
-            {"parent": "table", "component": "board", "quantity_per": "2"},
-            {"parent": "table", "component": "kit", "quantity_per": "1"},
-        ],
-        "routings": [
-            {"item_id": "table",
-             "operations": [{"sequence": 10, "work_center_id": "assembly", "hours_per_unit": "2"}]}
-        ],
-        "work_centers": [
-            {"id": "assembly", "hours_per_day": "8", "working_weekdays": [0, 1, 2, 3, 4, 5],
-             "holidays": [_day(10)]}
-        ],
-        "sourcing": [
-            {"item_id": "board", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "mill.example", "lead_time_days": 9}]},
-            {"item_id": "kit",
-             "suppliers": [{"supplier_id": "hardware.example", "lead_time_days": 2,
-                            "supplier_item_id": "kit-oak"}]},
-        ],
-        "shipping": {"carriers": [{"carrier_id": "lsp.example"}]},
-        "quote_wait_seconds": 5,
-    }  # fmt: skip
-
-
-def mill_data() -> dict[str, Any]:
-    """Boards sawn from timber the mill asks the timber merchant to quote."""
-    return {
-        "items": [
-            {"id": "board", "name": "Oak board", "procurement": "make", "unit_price": "400"},
-            {"id": "timber", "name": "Oak log", "procurement": "buy"},
-        ],
-        "bom": [{"parent": "board", "component": "timber", "quantity_per": "1"}],
-        "routings": [
-            {"item_id": "board",
-             "operations": [{"sequence": 10, "work_center_id": "saw", "hours_per_unit": "0.5"}]}
-        ],
-        "work_centers": [{"id": "saw", "hours_per_day": "8"}],
-        "sourcing": [
-            {"item_id": "timber", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "timber.example", "lead_time_days": 2}]}
-        ],
-        "quote_wait_seconds": 5,
-    }  # fmt: skip
-
-
-LANES = {
-    "lanes": [
-        {"id": "local", "origin": CITY, "destination": CITY, "transit_days": 1,
-         "capacity_per_day": 500, "base_price": "300", "package_price": "50",
-         "pickup_weekdays": [0, 1, 2, 3, 4]},
-    ]
-}  # fmt: skip
 
 
 def timed_select(shop: NodeProcess, seller: str, item: str, quantity: int) -> tuple[float, Any]:
@@ -164,9 +98,9 @@ def start(root: Path) -> Any:
             "/owner/catalog",
             [{"id": "kit-oak", "name": "Hinge kit", "unit_price": "150", "on_hand": 100000}],
         )
-        nodes["lsp"].post("/owner/logistics", LANES)
-        nodes["mill"].post("/owner/production", mill_data())
-        nodes["maker"].post("/owner/production", maker_data())
+        nodes["lsp"].post("/owner/logistics", lanes(CITY, CITY))
+        nodes["mill"].post("/owner/production", board_mill("example", quote_wait_seconds=5))
+        nodes["maker"].post("/owner/production", furniture_maker("example", quote_wait_seconds=5))
     except BaseException:
         net.__exit__(*sys.exc_info())
         raise

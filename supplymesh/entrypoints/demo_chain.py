@@ -37,7 +37,13 @@ def _day(offset: int) -> str:
     return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
 
 
-def _maker_data() -> dict[str, Any]:
+def furniture_maker(
+    domain_suffix: str = "demo", *, kit_lead_days: int = 2, quote_wait_seconds: float = 3
+) -> dict[str, Any]:
+    """The furniture maker's production data: a table is 2 boards (quoted by the board mill,
+    ``ask_quotes``) and a hardware kit (``kit_lead_days`` from the hardware supplier), 2 h of
+    assembly on a line working 8 h every day; the carrier ``lsp`` ships. Suppliers are named
+    ``mill.<suffix>``, ``hardware.<suffix>``, ``lsp.<suffix>`` (the demo, tests, benchmarks)."""
     return {
         "items": [
             {"id": "table", "name": "Oak table", "procurement": "make", "unit_price": "12000"},
@@ -57,25 +63,19 @@ def _maker_data() -> dict[str, Any]:
         ],
         "sourcing": [
             {"item_id": "board", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "mill.demo", "lead_time_days": 9}]},
+             "suppliers": [{"supplier_id": f"mill.{domain_suffix}", "lead_time_days": 9}]},
             {"item_id": "kit",
-             "suppliers": [{"supplier_id": "hardware.demo", "lead_time_days": 2,
-                            "supplier_item_id": "kit-oak"}]},
+             "suppliers": [{"supplier_id": f"hardware.{domain_suffix}",
+                            "lead_time_days": kit_lead_days, "supplier_item_id": "kit-oak"}]},
         ],
-        "shipping": {"carriers": [{"carrier_id": "lsp.demo"}]},
-        "quote_wait_seconds": 3,
+        "shipping": {"carriers": [{"carrier_id": f"lsp.{domain_suffix}"}]},
+        "quote_wait_seconds": quote_wait_seconds,
     }  # fmt: skip
 
 
-_LANES = {
-    "lanes": [
-        {"id": "blr-bom", "origin": "std:080", "destination": "std:022", "transit_days": 2,
-         "capacity_per_day": 40, "base_price": "500", "package_price": "100"},
-    ]
-}  # fmt: skip
-
-
-def _mill_data() -> dict[str, Any]:
+def board_mill(domain_suffix: str = "demo", *, quote_wait_seconds: float = 1) -> dict[str, Any]:
+    """The board mill's production data: boards sawn from timber, 2 an hour, 8 h every day;
+    the timber merchant ``timber.<suffix>`` is asked to quote (2 days in the rule)."""
     return {
         "items": [
             {"id": "board", "name": "Oak board", "procurement": "make", "unit_price": "400"},
@@ -91,9 +91,22 @@ def _mill_data() -> dict[str, Any]:
         ],
         "sourcing": [
             {"item_id": "timber", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "timber.demo", "lead_time_days": 2}]}
+             "suppliers": [{"supplier_id": f"timber.{domain_suffix}", "lead_time_days": 2}]}
         ],
-        "quote_wait_seconds": 2,
+        "quote_wait_seconds": quote_wait_seconds,
+    }  # fmt: skip
+
+
+def lanes(
+    origin: str = "std:080", destination: str = "std:022", *, holidays: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The carrier's lane: 2 days in transit, 40 packages a day, 500 + 100 a package."""
+    return {
+        "lanes": [
+            {"id": "blr-bom", "origin": origin, "destination": destination, "transit_days": 2,
+             "capacity_per_day": 40, "base_price": "500", "package_price": "100",
+             "holidays": list(holidays)},
+        ]
     }  # fmt: skip
 
 
@@ -205,9 +218,9 @@ def run_chain(story: Story) -> dict[str, Any]:
         "POST", "/owner/catalog",
         [{"id": "kit-oak", "name": "Hinge kit", "unit_price": "150", "on_hand": 500}],
     )  # fmt: skip
-    nodes["lsp"].call("POST", "/owner/logistics", _LANES)
-    nodes["mill"].call("POST", "/owner/production", _mill_data())
-    nodes["maker"].call("POST", "/owner/production", _maker_data())
+    nodes["lsp"].call("POST", "/owner/logistics", lanes())
+    nodes["mill"].call("POST", "/owner/production", board_mill(quote_wait_seconds=2))
+    nodes["maker"].call("POST", "/owner/production", furniture_maker())
 
     console.rule("2. The shop asks for 10 tables; the promise date is computed down the chain")
     shop, maker, timber = nodes["shop"], nodes["maker"], nodes["timber"]

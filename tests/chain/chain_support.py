@@ -112,27 +112,3 @@ def promise_update(shop: Participant, tx: str) -> dict[str, str] | None:
         if message["action"] == "on_status":
             found = tags(message["message"], "promise")
     return found
-
-
-def mill_data() -> dict[str, Any]:
-    """A board mill: boards from timber (2 days from the timber merchant, asked for a quote),
-    sawn 2 an hour, 8 h a day, every day."""
-    return {
-        "items": [
-            {"id": "board", "name": "Oak board", "procurement": "make", "unit_price": "400"},
-            {"id": "timber", "name": "Oak log", "procurement": "buy"},
-        ],
-        "bom": [{"parent": "board", "component": "timber", "quantity_per": "1"}],
-        "routings": [
-            {"item_id": "board",
-             "operations": [{"sequence": 10, "work_center_id": "saw", "hours_per_unit": "0.5"}]}
-        ],
-        "work_centers": [
-            {"id": "saw", "hours_per_day": "8", "working_weekdays": [0, 1, 2, 3, 4, 5, 6]}
-        ],
-        "sourcing": [
-            {"item_id": "timber", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "timber.demo", "lead_time_days": 2}]}
-        ],
-        "quote_wait_seconds": 1,
-    }  # fmt: skip

@@ -20,7 +20,6 @@ import pytest
 from chain_support import (
     buy,
     day,
-    mill_data,
     network,
     promise_update,
     purchase_orders,
@@ -31,50 +30,17 @@ from chain_support import (
 
 from supplymesh.adapters.node_home import NodeRole
 from supplymesh.entrypoints.demo import DemoFailed, Participant, _wait
+from supplymesh.entrypoints.demo_chain import board_mill, furniture_maker, lanes
 
 MUMBAI = "std:022"
 
 
 def maker_data() -> dict[str, Any]:
     """Tables of 2 boards (quoted by the mill) and a hardware kit (4 days), shipped by lsp."""
-    return {
-        "items": [
-            {"id": "table", "name": "Oak table", "procurement": "make", "unit_price": "12000"},
-            {"id": "board", "name": "Oak board", "procurement": "buy"},
-            {"id": "kit", "name": "Hinge and screw kit", "procurement": "buy"},
-        ],
-        "bom": [
-            {"parent": "table", "component": "board", "quantity_per": "2"},
-            {"parent": "table", "component": "kit", "quantity_per": "1"},
-        ],
-        "routings": [
-            {"item_id": "table",
-             "operations": [{"sequence": 10, "work_center_id": "assembly", "hours_per_unit": "2"}]}
-        ],
-        "work_centers": [
-            {"id": "assembly", "hours_per_day": "8", "working_weekdays": [0, 1, 2, 3, 4, 5, 6]}
-        ],
-        "sourcing": [
-            {"item_id": "board", "ask_quotes": True,
-             "suppliers": [{"supplier_id": "mill.demo", "lead_time_days": 9}]},
-            {"item_id": "kit",
-             "suppliers": [{"supplier_id": "hardware.demo", "lead_time_days": 4,
-                            "supplier_item_id": "kit-oak"}]},
-        ],
-        "shipping": {"carriers": [{"carrier_id": "lsp.demo"}]},
-        "quote_wait_seconds": 2,
-    }  # fmt: skip
+    return furniture_maker(kit_lead_days=4, quote_wait_seconds=2)
 
 
-LANES = {
-    "lanes": [
-        {"id": "blr-bom", "origin": "std:080", "destination": MUMBAI, "transit_days": 2,
-         "capacity_per_day": 15, "base_price": "500", "package_price": "100",
-         "holidays": [day(6)]},
-        {"id": "blr-del", "origin": "std:080", "destination": "std:011", "transit_days": 3,
-         "capacity_per_day": 15},
-    ]
-}  # fmt: skip
+LANES = lanes(holidays=(day(6),))
 
 
 @pytest.fixture
@@ -99,7 +65,7 @@ def chain(tmp_path: Path) -> Iterator[dict[str, Participant]]:
               "lead_time_days": 4}],
         )  # fmt: skip
         started["lsp"].call("POST", "/owner/logistics", LANES)
-        started["mill"].call("POST", "/owner/production", mill_data())
+        started["mill"].call("POST", "/owner/production", board_mill())
         started["maker"].call("POST", "/owner/production", maker_data())
         yield started
 
@@ -201,8 +167,7 @@ def test_when_the_moved_pickup_falls_on_a_carrier_holiday_the_shop_hears_the_lat
     """As above, but the lane does not pick up on day 8 either: the maker first promises day
     10 (ready 8 + 2 days), then the carrier books pickup 9, delivery 11, and the shop hears 11."""
     shop, maker, timber, lsp = chain["shop"], chain["maker"], chain["timber"], chain["lsp"]
-    lanes = {"lanes": [{**LANES["lanes"][0], "holidays": [day(6), day(8)]}]}
-    lsp.call("POST", "/owner/logistics", lanes)
+    lsp.call("POST", "/owner/logistics", lanes(holidays=(day(6), day(8))))
     tx, _ = buy(shop, maker, "table", 10)
     _wait("the timber PO placed", lambda: len(seller_orders(timber)) == 1)
     _wait("the shipment booked", lambda: [s["state"] for s in shipments(maker)] == ["booked"])

@@ -18,7 +18,6 @@ import pytest
 from chain_support import (
     buy,
     day,
-    mill_data,
     network,
     promise_update,
     purchase_orders,
@@ -29,6 +28,7 @@ from chain_support import (
 
 from supplymesh.adapters.node_home import NodeRole
 from supplymesh.entrypoints.demo import Participant, _wait
+from supplymesh.entrypoints.demo_chain import board_mill
 
 
 def maker_data() -> dict[str, Any]:
@@ -79,7 +79,7 @@ def chain(tmp_path: Path) -> Iterator[dict[str, Participant]]:
             "POST", "/owner/catalog",
             [{"id": "board", "name": "Cheap board", "unit_price": "100", "on_hand": 5}],
         )  # fmt: skip
-        started["mill"].call("POST", "/owner/production", mill_data())
+        started["mill"].call("POST", "/owner/production", board_mill())
         started["maker"].call("POST", "/owner/production", maker_data())
         yield started
 
