@@ -328,6 +328,24 @@ def sources(connection: Connection) -> tuple[Source, ...]:
     )
 
 
+def set_sources(connection: Connection, item_id: str, ranked: list[Source]) -> None:
+    """Replace one item's sourcing rule by ``ranked`` (best first)."""
+    connection.execute(delete(mfg_sourcing).where(mfg_sourcing.c.item_id == item_id))
+    for rank, source in enumerate(ranked):
+        connection.execute(
+            insert(mfg_sourcing).values(
+                item_id=item_id,
+                rank=rank,
+                supplier_id=source.supplier_id,
+                supplier_item_id=source.supplier_item_id,
+                lead_time_days=source.lead_time_days,
+                unit_price=str(source.unit_price) if source.unit_price is not None else None,
+                url=source.url,
+                ask=source.ask,
+            )
+        )
+
+
 def sourcing(connection: Connection) -> dict[str, tuple[SupplierQuote, ...]]:
     """Sourcing rules as MRP takes them: per item, suppliers best first."""
     ranked: dict[str, list[SupplierQuote]] = {}

@@ -48,3 +48,28 @@ def production_delay(
     """Tell an order's buyer it will be late (on_status with a delay tag)."""
     sent = _call(home, "POST", f"/owner/orders/{order_id}/delay", {"date": date, "reason": reason})
     typer.echo(f"{sent['order_id']}: buyer told of the new date {sent['new_date']}")
+
+
+@production_app.command("source")
+def production_source(
+    home: Home,
+    item: Annotated[str, typer.Option("--item", help="The bought item to find suppliers for.")],
+    search: Annotated[
+        str, typer.Option("--search", help="The transaction of a search this node ran.")
+    ],
+    take: Annotated[int, typer.Option("--take", help="How many sellers to keep.")] = 3,
+    match: Annotated[
+        str | None, typer.Option("--match", help="Text the offered item must contain.")
+    ] = None,
+    first: Annotated[
+        bool, typer.Option("--first", help="Rank them before the rule's current suppliers.")
+    ] = False,
+) -> None:
+    """Keep a search's best offers (ranked by this node's weights) as an item's suppliers."""
+    body = {"item_id": item, "search": search, "take": take, "match": match, "first": first}
+    kept = _call(home, "POST", "/owner/production/sourcing", body)
+    for source in kept["suppliers"]:
+        typer.echo(
+            f"{source['rank']}. {source['supplier_id']} ({source['supplier_item_id']}, "
+            f"{source['lead_time_days']} days)"
+        )

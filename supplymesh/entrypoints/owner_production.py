@@ -4,6 +4,9 @@ POST /owner/production                production data (JSON, see services.produc
 GET  /owner/production                sales with promise dates, purchase orders, stock, load
 POST /owner/orders/{id}/delay         a seller's order will be late  {"date": …, "reason": …}
 POST /owner/orders/{id}/ready         a made-to-order sale's goods are finished (buyer told)
+POST /owner/production/sourcing       keep a search's best offers as an item's suppliers
+                                      {"item_id", "search": transaction, "take", "match",
+                                       "first", "ask_quotes"}
 """
 
 from __future__ import annotations
@@ -21,10 +24,20 @@ from starlette.routing import Route
 from supplymesh.adapters import production_store as store
 from supplymesh.adapters import sales_store
 from supplymesh.adapters.production_store import ProductionData
+from supplymesh.domain.ranking import parse_gps
 from supplymesh.entrypoints.node_app import Node
-from supplymesh.entrypoints.owner_api import _body, _error, _json, _owner
-from supplymesh.services import chain_status
+from supplymesh.entrypoints.owner_api import _body, _error, _json, _owner, node_weights
+from supplymesh.services import chain_status, sourcing_discovery
 from supplymesh.services.production_import import production_from_json
+
+
+class DiscoveredRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    item_id: str
+    search: str
+    take: int = 3
+    match: str | None = None
+    first: bool = False
+    ask_quotes: bool | None = None
 
 
 class DelayRequest(msgspec.Struct, frozen=True):
@@ -76,6 +89,7 @@ async def production(node: Node, request: Request) -> Response:
 def production_view(node: Node) -> dict[str, Any]:
     """Sales, purchase orders, stock and load, as JSON-ready values."""
     with node.service.store.engine.connect() as connection:
+        sources = store.sources(connection)
         return {
             "items": len(store.structure(connection).items),
             "sales": [
@@ -120,6 +134,10 @@ def production_view(node: Node) -> dict[str, Any]:
                 }
                 for po in sales_store.purchase_orders(connection)
             ],
+            "sourcing": {
+                item_id: [_source_view(src) for src in sources if src.item_id == item_id]
+                for item_id in sorted({src.item_id for src in sources})
+            },
             "stock": {
                 item: {"on_hand": str(level.on_hand), "reserved": str(level.reserved)}
                 for item, level in store.stock(connection).items()
@@ -149,6 +167,44 @@ async def delay(node: Node, request: Request) -> Response:
     return _json({"order_id": order.id, "new_date": new_date.isoformat()})
 
 
+async def discovered_sources(node: Node, request: Request) -> Response:
+    """Keep the best offers of a search this node ran as suppliers of one bought item."""
+    asked = _body(await request.body(), DiscoveredRequest)
+    found = await run_in_threadpool(
+        sourcing_discovery.candidates,
+        node.service,
+        asked.search,
+        node_weights(node),
+        match=asked.match,
+        take=asked.take,
+        here=parse_gps(node.config.gps),
+    )
+    with_urls = [
+        (entry, await node.buyer.directory.url_of(entry.offer.seller_id)) for entry in found
+    ]
+
+    def save() -> list[store.Source]:
+        with node.service.store.engine.begin() as connection:
+            return sourcing_discovery.keep(
+                connection, asked.item_id, with_urls, first=asked.first, ask=asked.ask_quotes
+            )
+
+    kept = await run_in_threadpool(save)
+    return _json({"item_id": asked.item_id, "suppliers": [_source_view(src) for src in kept]})
+
+
+def _source_view(source: store.Source) -> dict[str, Any]:
+    return {
+        "rank": source.rank,
+        "supplier_id": source.supplier_id,
+        "supplier_item_id": source.supplier_item_id,
+        "lead_time_days": source.lead_time_days,
+        "unit_price": str(source.unit_price) if source.unit_price is not None else None,
+        "url": source.url,
+        "ask_quotes": source.ask,
+    }
+
+
 async def ready(node: Node, request: Request) -> Response:
     """A made-to-order sale's goods are finished: its buyer hears they are ready."""
     sale = await run_in_threadpool(
@@ -162,6 +218,7 @@ def routes(node: Node) -> list[Route]:
     """The production routes, each behind the owner token (before the generic order routes)."""
     return [
         Route("/owner/production", _owner(production, node), methods=["GET", "POST"]),
+        Route("/owner/production/sourcing", _owner(discovered_sources, node), methods=["POST"]),
         Route("/owner/orders/{order_id}/delay", _owner(delay, node), methods=["POST"]),
         Route("/owner/orders/{order_id}/ready", _owner(ready, node), methods=["POST"]),
     ]

@@ -232,3 +232,48 @@ def test_a_refused_purchase_order_goes_to_the_next_supplier_and_the_shop_hears_t
         [order] = seller_orders(yard)
         assert order["lines"][0]["quantity"] == 20
         assert seller_orders(mill) == []
+
+
+def test_suppliers_found_through_discovery_are_kept_in_the_sourcing_rule(tmp_path: Path) -> None:
+    """The maker searches for boards: the mill and the yard answer; the two best offers by the
+    maker's own weights join the board rule after the mill already in it (once), with their
+    items, lead times and URLs; a search with no matching offer is refused with the reason."""
+    nodes = [("mill", NodeRole.BPP), ("yard", NodeRole.BPP), ("maker", NodeRole.BOTH)]
+    with network(tmp_path, nodes) as started:
+        mill, yard, maker = (started[n] for n in ("mill", "yard", "maker"))
+        for node, price, days in ((mill, "400", 3), (yard, "380", 5)):
+            node.call(
+                "POST",
+                "/owner/catalog",
+                [{"id": f"board-{node.name[:4]}", "name": "Oak board 18 mm", "unit_price": price,
+                  "on_hand": 500, "lead_time_days": days},
+                 {"id": "glue", "name": "Wood glue", "unit_price": "90", "on_hand": 50}],
+            )  # fmt: skip
+        maker.call("POST", "/owner/production", production(mill.name))
+        tx = maker.call("POST", "/owner/search", {"text": "board"})["transaction_id"]
+        _wait(
+            "both sellers' offers",
+            lambda: (
+                {o["seller"] for o in maker.call("GET", f"/owner/transactions/{tx}/offers")}
+                == {mill.name, yard.name}
+            ),
+        )
+        kept = maker.call(
+            "POST",
+            "/owner/production/sourcing",
+            {"item_id": "board", "search": tx, "take": 2, "match": "oak board"},
+        )
+        rule = [
+            (s["supplier_id"], s["supplier_item_id"], s["lead_time_days"])
+            for s in kept["suppliers"]
+        ]
+        assert rule == [(mill.name, "board-18", 3), (yard.name, "board-yard", 5)]
+        assert maker.call("GET", "/owner/production")["sourcing"]["board"][1]["url"] == yard.url
+        with pytest.raises(DemoFailed, match="no offer to supply board"):
+            maker.call(
+                "POST",
+                "/owner/production/sourcing",
+                {"item_id": "board", "search": tx, "match": "walnut"},
+            )
+        with pytest.raises(DemoFailed, match="made here"):
+            maker.call("POST", "/owner/production/sourcing", {"item_id": "table", "search": tx})
