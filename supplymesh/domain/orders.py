@@ -31,6 +31,11 @@ class OrderState(enum.StrEnum):
         """True when nothing can happen to the order any more."""
         return self in (OrderState.COMPLETED, OrderState.CANCELLED)
 
+    @property
+    def following(self) -> OrderState | None:
+        """The state an order moves forward to from this one (None from a final state)."""
+        return _FORWARD.get(self)
+
 
 _FORWARD: dict[OrderState, OrderState] = {
     OrderState.CREATED: OrderState.ACCEPTED,

@@ -23,7 +23,7 @@ from supplymesh.domain.errors import DomainError
 from supplymesh.domain.logistics import LOGISTICS_DOMAIN
 from supplymesh.domain.mrp import plan, replan
 from supplymesh.domain.orders import Order, OrderState
-from supplymesh.domain.planning import PromiseMove
+from supplymesh.domain.planning import Plan, PromiseMove
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
 from supplymesh.protocol.envelope import Envelope, decode
@@ -96,21 +96,29 @@ def supplier_report(
             return []
         store.reserve_for(connection, po.sale_tx, po.item_id, po.quantity)
         return _materials_in(node, connection, po.sale_tx, now)
-    new_due = tag_value(wire_order.tags, DELAY_TAG, "new_date")
-    why = tag_value(wire_order.tags, DELAY_TAG, "reason") or "no reason given"
-    if new_due is None:  # a supplier that is a maker too moves its promise date
-        new_due = tag_value(wire_order.tags, PROMISE_TAG, "promise_date")
-        why = tag_value(wire_order.tags, PROMISE_TAG, "reason") or "no reason given"
-    if new_due is None:
+    # A supplier that is a maker too moves its promise date instead of sending a delay.
+    delayed = _reported_date(wire_order, DELAY_TAG, "new_date") or _reported_date(
+        wire_order, PROMISE_TAG, "promise_date"
+    )
+    if delayed is None:
         if env.action is Action.ON_CONFIRM and po.state == "ordered":
             sales_store.update_purchase_order(connection, po.id, now, state="confirmed")
         return []
-    try:
-        due = date.fromisoformat(new_due)
-    except ValueError:
-        raise DomainError(f"delay new_date is not a date: {new_due!r}") from None
+    due, why = delayed
     cause = f"{po.supplier_id} delayed {po.item_id} to {due} ({why})"
     return _move_due(node, connection, po, due=due, cause=cause, now=now)
+
+
+def _reported_date(wire_order: s.Order, group: str, key: str) -> tuple[date, str] | None:
+    """A new date a supplier or carrier reports in tag group ``group``, and its reason."""
+    text = tag_value(wire_order.tags, group, key)
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise DomainError(f"delay new_date is not a date: {text!r}") from None
+    return day, tag_value(wire_order.tags, group, "reason") or "no reason given"
 
 
 def _move_due(
@@ -128,10 +136,22 @@ def _move_due(
             connection, po.id, now, due=due, state="delayed", note=cause
         )
         return []
-    day = today(now)
-    previous = plan(sale_inputs(connection, sale, day))
+    previous = plan(sale_inputs(connection, sale, today(now)))
     sales_store.update_purchase_order(connection, po.id, now, due=due, state="delayed", note=cause)
-    moved = replan(previous, sale_inputs(connection, sale, day))
+    return _replanned(node, connection, sale, previous, cause, now)
+
+
+def _replanned(  # noqa: PLR0917 - one re-plan's every fact
+    node: NodeService,
+    connection: Connection,
+    sale: Sale,
+    previous: Plan,
+    cause: str,
+    now: float,
+) -> list[Outgoing]:
+    """A sale's supplies changed since ``previous`` was planned: plan it again, book its
+    capacity anew, tell the buyer a moved promise and move its carrier's pickup if it must."""
+    moved = replan(previous, sale_inputs(connection, sale, today(now)))
     store.unbook(connection, sale.transaction_id)
     store.book(connection, sale.transaction_id, plan_load(moved.plan))
     promise = at_door(connection, moved.plan.promises[0], sale.transaction_id)
@@ -417,13 +437,9 @@ def carrier_report(
     if status == OrderState.COMPLETED.value and shipment.state != "delivered":
         sales_store.update_shipment(connection, shipment.sale_tx, now, state="delivered")
         return _deliver(node, connection, sale, f"delivered by {shipment.carrier_id}", now)
-    new_date = tag_value(wire_order.tags, DELAY_TAG, "new_date")
-    if new_date is not None:
-        try:
-            day = date.fromisoformat(new_date)
-        except ValueError:
-            raise DomainError(f"delay new_date is not a date: {new_date!r}") from None
-        why = tag_value(wire_order.tags, DELAY_TAG, "reason") or "no reason given"
+    delayed = _reported_date(wire_order, DELAY_TAG, "new_date")
+    if delayed is not None:
+        day, why = delayed
         sales_store.update_shipment(connection, shipment.sale_tx, now, delivery=day)
         cause = f"{shipment.carrier_id} now delivers on {day} ({why})"
         return _moved_delivery(node, connection, sale, cause, now)
@@ -464,11 +480,10 @@ def _deliver(
     order = node.store.order_by_id(connection, sale.order_id, SELLER)
     if order is None:
         return []
-    at = datetime.fromtimestamp(now, UTC)
-    steps = [OrderState.CREATED, OrderState.ACCEPTED, OrderState.IN_PROGRESS, OrderState.COMPLETED]
     if order.state.is_final:
         return []
-    for step in steps[steps.index(order.state) + 1 :]:
+    at = datetime.fromtimestamp(now, UTC)
+    while (step := order.state.following) is not None:  # each step on the record
         order = order.advance(step, at)
     node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
     return _tell_stage(node, connection, sale, DELIVERED, detail, now)
@@ -487,17 +502,14 @@ def resource_refused(
     ranks = [src.rank for src in sources if src.supplier_id == po.supplier_id]
     later = [src for src in sources if not ranks or src.rank > ranks[0]]
     sale = sales_store.sale(connection, po.sale_tx) if po.sale_tx else None
-    if sale is None or sale.state != "open":
+    if sale is None or sale.state != "open" or not later:
+        if sale is not None and sale.state == "open":
+            note = f"{note}; no other supplier of {po.item_id}"
         sales_store.update_purchase_order(connection, po.id, now, state="refused", note=note)
         return []
     day = today(now)
     previous = plan(sale_inputs(connection, sale, day))
     sales_store.update_purchase_order(connection, po.id, now, state="refused", note=note)
-    if not later:
-        sales_store.update_purchase_order(
-            connection, po.id, now, note=f"{note}; no other supplier of {po.item_id}"
-        )
-        return []
     source = later[0]
     po_tx = str(
         uuid.uuid5(PO_NAMESPACE, f"{sale.transaction_id}/{po.item_id}/{source.supplier_id}")
@@ -515,16 +527,10 @@ def resource_refused(
         note=f"instead of {po.id} ({note})",
     )
     sales_store.add_purchase_order(connection, replacement, now)
-    out = [place_purchase(node, connection, replacement, source, now)]
-    moved = replan(previous, sale_inputs(connection, sale, day))
-    store.unbook(connection, sale.transaction_id)
-    store.book(connection, sale.transaction_id, plan_load(moved.plan))
-    promise = at_door(connection, moved.plan.promises[0], sale.transaction_id)
     cause = f"{po.supplier_id} refused {po.item_id} ({why}); ordered from {source.supplier_id}"
     return [
-        *out,
-        *_promise_moved(node, connection, sale, promise, cause, moved.moves, now),
-        *_rebook(node, connection, sale, promise, now),
+        place_purchase(node, connection, replacement, source, now),
+        *_replanned(node, connection, sale, previous, cause, now),
     ]
 
 
