@@ -31,6 +31,7 @@ from supplymesh.domain.catalog import BreakupLine, Quote
 from supplymesh.domain.errors import DomainError
 from supplymesh.domain.logistics import (
     LOGISTICS_DOMAINS,
+    Lane,
     ShipmentQuote,
     ShipmentRequest,
     quote_shipment,
@@ -111,12 +112,17 @@ def _stop_date(stop: s.Stop, index: int) -> date | None:
         ) from None
 
 
-def _city(stop: s.Stop, index: int) -> str:
+def stop_city(stop: s.Stop) -> str | None:
+    """A stop's city code (or area code), if its location gives one."""
     location = stop.location
-    code = None
-    if location is not None:
-        code = location.city.code if location.city is not None else None
-        code = code or location.area_code
+    if location is None:
+        return None
+    code = location.city.code if location.city is not None else None
+    return code or location.area_code
+
+
+def _city(stop: s.Stop, index: int) -> str:
+    code = stop_city(stop)
     if not code:
         raise ProtocolError(
             ErrorCode.INVALID_REQUEST,
@@ -241,9 +247,23 @@ def _today(now: float) -> date:
     return datetime.fromtimestamp(now, UTC).date()
 
 
+@dataclass(frozen=True, slots=True)
+class _Quoted:
+    """A request, the quote for it, and the lane quoted."""
+
+    request: ShipmentRequest
+    quote: ShipmentQuote
+    lane: Lane
+
+    def lines(self) -> tuple[OrderLine, ...]:
+        """The order's line: the packages at the lane's package price (its base price is the
+        order's extra charge)."""
+        return (OrderLine(self.lane.id, self.quote.packages, self.lane.package_price),)
+
+
 def _quote(
     connection: Connection, order: s.Order, now: float, moving: Booking | None = None
-) -> tuple[ShipmentRequest, ShipmentQuote]:
+) -> _Quoted:
     today = _today(now)
     request = shipment_request(order, today)
     lanes = logistics_store.lanes(connection)
@@ -253,13 +273,25 @@ def _quote(
     if moving is not None:  # a booking that moves does not compete with itself
         key = (moving.lane_id, moving.pickup)
         load[key] = load.get(key, 0) - moving.packages
-    return request, quote_shipment(lanes, request, load)
+    quoted = quote_shipment(lanes, request, load)
+    return _Quoted(request, quoted, next(lane for lane in lanes if lane.id == quoted.lane_id))
 
 
 def quote(node: NodeService, connection: Connection, order: s.Order, now: float) -> s.Order:
     """A carrier's answer to select or init: lane, price, pickup and delivery."""
-    request, quoted = _quote(connection, order, now)
-    return answer_order(node.identity.subscriber_id, request, quoted)
+    quoted = _quote(connection, order, now)
+    return answer_order(node.identity.subscriber_id, quoted.request, quoted.quote)
+
+
+def _booked(node: NodeService, order: Order, quoted: _Quoted) -> s.Order:
+    """A booked shipment's order as on_confirm and on_update send it: the order, with the
+    quote's breakup, stops and shipping tags."""
+    answer = answer_order(node.identity.subscriber_id, quoted.request, quoted.quote)
+    return msgspec.structs.replace(
+        wire.order(order, node.identity.subscriber_id, _breakup(quoted.request, quoted.quote)),
+        fulfillments=answer.fulfillments,
+        tags=answer.tags,
+    )
 
 
 def confirm(node: NodeService, connection: Connection, env: Envelope, now: float) -> list[Outgoing]:
@@ -268,17 +300,17 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
     ctx = env.context
     tx = str(ctx.transaction_id)
     logistics_store.lock_lanes(connection)
-    request, quoted = _quote(connection, env.message.order, now)
-    lane = next(lane for lane in logistics_store.lanes(connection) if lane.id == quoted.lane_id)
+    quoted = _quote(connection, env.message.order, now)
+    shipment = quoted.quote
     order = Order(
         id=f"S-{uuid.uuid4().hex[:12]}",
         transaction_id=tx,
         buyer_id=str(ctx.bap_id),
         seller_id=node.identity.subscriber_id,
-        lines=(OrderLine(quoted.lane_id, quoted.packages, lane.package_price),),
-        currency=quoted.currency,
+        lines=quoted.lines(),
+        currency=shipment.currency,
         created_at=datetime.fromtimestamp(now, UTC),
-        extra_charges=lane.base_price,
+        extra_charges=quoted.lane.base_price,
     )
     node.store.save_order(connection, order, role=SELLER, counterparty=order.buyer_id, now=now)
     logistics_store.add_booking(
@@ -286,28 +318,16 @@ def confirm(node: NodeService, connection: Connection, env: Envelope, now: float
         Booking(
             transaction_id=tx,
             order_id=order.id,
-            lane_id=quoted.lane_id,
-            pickup=quoted.pickup,
-            delivery=quoted.delivery,
-            packages=quoted.packages,
+            lane_id=shipment.lane_id,
+            pickup=shipment.pickup,
+            delivery=shipment.delivery,
+            packages=shipment.packages,
             state=logistics_store.BOOKED,
         ),
         now,
     )
-    answer = answer_order(node.identity.subscriber_id, request, quoted)
-    confirmed = wire.order(order, node.identity.subscriber_id, _breakup(request, quoted))
-    confirmed = s.Order(
-        id=confirmed.id,
-        status=confirmed.status,
-        provider=confirmed.provider,
-        items=confirmed.items,
-        quote=confirmed.quote,
-        billing=env.message.order.billing,
-        fulfillments=answer.fulfillments,
-        cancellation_terms=confirmed.cancellation_terms,
-        tags=answer.tags,
-        created_at=confirmed.created_at,
-        updated_at=confirmed.updated_at,
+    confirmed = msgspec.structs.replace(
+        _booked(node, order, quoted), billing=env.message.order.billing
     )
     return [node.reply(env, OrderMessage(order=confirmed), now)]
 
@@ -330,24 +350,17 @@ def update(node: NodeService, connection: Connection, env: Envelope, now: float)
     if booking.state != logistics_store.BOOKED:
         raise ShipmentMoving(f"shipment {order.id} is {booking.state}; it can no longer move")
     logistics_store.lock_lanes(connection)
-    request, quoted = _quote(connection, env.message.order, now, moving=booking)
-    lane = next(lane for lane in logistics_store.lanes(connection) if lane.id == quoted.lane_id)
+    quoted = _quote(connection, env.message.order, now, moving=booking)
+    shipment = quoted.quote
     logistics_store.move_booking(
-        connection, booking.transaction_id, (quoted.lane_id, quoted.pickup, quoted.delivery), now
+        connection,
+        booking.transaction_id,
+        (shipment.lane_id, shipment.pickup, shipment.delivery),
+        now,
     )
-    moved = dataclasses.replace(
-        order,
-        lines=(OrderLine(quoted.lane_id, quoted.packages, lane.package_price),),
-        extra_charges=lane.base_price,
-    )
+    moved = dataclasses.replace(order, lines=quoted.lines(), extra_charges=quoted.lane.base_price)
     node.store.save_order(connection, moved, role=SELLER, counterparty=order.buyer_id, now=now)
-    answer = answer_order(node.identity.subscriber_id, request, quoted)
-    wire_order = msgspec.structs.replace(
-        wire.order(moved, node.identity.subscriber_id, _breakup(request, quoted)),
-        fulfillments=answer.fulfillments,
-        tags=answer.tags,
-    )
-    return [node.reply(env, OrderMessage(order=wire_order), now)]
+    return [node.reply(env, OrderMessage(order=_booked(node, moved, quoted)), now)]
 
 
 class ShipmentMoving(DomainError):

@@ -149,11 +149,9 @@ def destination(request: Envelope, fallback: str) -> str:
     order = request.message.order if isinstance(request.message, OrderMessage) else None
     for fulfillment in (order.fulfillments if order is not None else None) or ():
         for stop in fulfillment.stops or ():
-            location = stop.location
-            if stop.type == "end" and location is not None:
-                code = location.city.code if location.city is not None else None
-                if code or location.area_code:
-                    return str(code or location.area_code)
+            code = carrier.stop_city(stop) if stop.type == "end" else None
+            if code:
+                return code
     return request.context.city_code or fallback
 
 
@@ -346,10 +344,10 @@ def quote(
 
 
 def _unit_price(connection: Connection, item_id: str) -> Decimal:
-    made = store.made_item(connection, item_id)
-    if made is None or made[1] is None:
+    price = made_item_price(connection, item_id)
+    if price is None:
         raise NotPriced(f"{item_id} is made here but has no public price yet")
-    return made[1].unit_price
+    return price.unit_price
 
 
 def _priced(  # noqa: PLR0917 - one quote's every fact

@@ -376,21 +376,24 @@ def _materials_in(
     return _tell_stage(node, connection, sale, SCHEDULED, "every material received", now)
 
 
-def seller_moved(
-    node: NodeService, connection: Connection, order: Order, now: float
-) -> tuple[s.TagGroup, ...]:
-    """The maker moved a made-to-order sale's order: the stage to report with it."""
+def seller_moved(connection: Connection, order: Order, wire_order: s.Order, now: float) -> s.Order:
+    """The maker moved its order: a made-to-order sale's on_status also carries the stage
+    this puts it in (``wire_order`` as it is for any other order)."""
     sale = sales_store.sale(connection, order.transaction_id)
     if sale is None or sale.state != "open":
-        return ()
+        return wire_order
     if order.state is OrderState.IN_PROGRESS:
         stage, detail = IN_PRODUCTION, "production started"
     elif order.state is OrderState.COMPLETED:
         stage, detail = DELIVERED, "delivered"
     else:
-        return ()
+        return wire_order
     sales_store.update_sale(connection, sale.transaction_id, now, stage=stage)
-    return (_stage_group(sale, stage, detail),)
+    return msgspec.structs.replace(
+        wire_order,
+        tags=(_stage_group(sale, stage, detail),),
+        fulfillments=(stage_fulfillment(stage),),
+    )
 
 
 def mark_ready(node: NodeService, order_id: str) -> Sale:

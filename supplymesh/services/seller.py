@@ -556,14 +556,9 @@ def move_order(
         if about is None:
             raise DomainError(f"order {order_id} has no confirm message to answer")
         request = decode(about)
-        wire_order = wire.order(moved, node.identity.subscriber_id)
-        staged = chain_status.seller_moved(node, connection, moved, now)  # a made sale's stage
-        if staged:
-            wire_order = msgspec.structs.replace(
-                wire_order,
-                tags=staged,
-                fulfillments=(chain_status.stage_fulfillment(staged[0].get("stage") or ""),),
-            )
+        wire_order = chain_status.seller_moved(  # a made sale's stage goes with it
+            connection, moved, wire.order(moved, node.identity.subscriber_id), now
+        )
         message = OrderMessage(order=wire_order)
         node.enqueue(connection, node.unsolicited(request.context, action, message, now), now)
         node.store.touch_transaction(

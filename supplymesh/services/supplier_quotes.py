@@ -146,17 +146,18 @@ def _ask(  # noqa: PLR0917 - one request's every fact
         action=Action.SELECT.value,
         now=now,
     )
-    order = s.Order(
-        provider=s.Provider(id=source.supplier_id),
-        items=(
-            s.Item(
-                id=source.supplier_item_id,
-                quantity=s.ItemQuantity(selected=s.QuantityValue(count=quantity)),
-            ),
-        ),
-    )
     if shipment is not None:
         order = carrier.request_order(source.supplier_id, shipment)
+    else:
+        order = s.Order(
+            provider=s.Provider(id=source.supplier_id),
+            items=(
+                s.Item(
+                    id=source.supplier_item_id,
+                    quantity=s.ItemQuantity(selected=s.QuantityValue(count=quantity)),
+                ),
+            ),
+        )
     return node.request(
         Action.SELECT,
         (source.supplier_id, str(source.url)),
