@@ -26,8 +26,8 @@ from supplymesh.domain.orders import Order, OrderState
 from supplymesh.domain.pools import PoolTerms
 from supplymesh.protocol import schema as s
 from supplymesh.protocol.actions import Action
-from supplymesh.protocol.context import format_timestamp, new_context
-from supplymesh.protocol.envelope import Envelope, decode, envelope
+from supplymesh.protocol.context import format_timestamp
+from supplymesh.protocol.envelope import Envelope, decode
 from supplymesh.protocol.keys import verify_signature
 from supplymesh.protocol.messages import (
     CancelMessage,
@@ -286,21 +286,15 @@ class Buyer:
         message_id: str | None = None,
         city: str | None = None,
     ) -> Envelope:
-        identity = self.node.identity
-        ctx = new_context(
+        return self.node.request_envelope(
             action,
-            now=self.node.now(),
-            domain=identity.domain,
-            bap_id=identity.subscriber_id,
-            bap_uri=identity.url,
-            city=city or identity.city,
-            country=identity.country,
-            bpp_id=bpp_id,
-            bpp_uri=bpp_uri,
+            message,
+            self.node.clock(),
             transaction_id=transaction_id,
+            peer=(bpp_id, bpp_uri) if bpp_id is not None and bpp_uri is not None else None,
             message_id=message_id,
+            city=city,
         )
-        return envelope(ctx, message)
 
     def _queue(
         self, transaction_id: str, envelopes: Sequence[Envelope], via: str | None = None

@@ -225,6 +225,40 @@ class NodeService:
             shape=request.context.shape,
         )
 
+    def request_envelope(
+        self,
+        action: Action,
+        message: Message,
+        now: float,
+        *,
+        transaction_id: str,
+        peer: tuple[str, str] | None = None,
+        message_id: str | None = None,
+        domain: str | None = None,
+        city: str | None = None,
+        ttl: str = DEFAULT_TTL,
+    ) -> Envelope:
+        """A request this node sends as a buyer, to ``peer`` (subscriber id, URL) or, with
+        none, broadcast; in this node's domain and city unless others are given. A fixed
+        ``message_id`` makes a resend the same message."""
+        identity = self.identity
+        peer_id, peer_url = peer if peer is not None else (None, None)
+        ctx = new_context(
+            action,
+            now=datetime.fromtimestamp(now, UTC),
+            domain=domain or identity.domain,
+            bap_id=identity.subscriber_id,
+            bap_uri=identity.url,
+            city=city or identity.city,
+            country=identity.country,
+            bpp_id=peer_id,
+            bpp_uri=peer_url,
+            transaction_id=transaction_id,
+            message_id=message_id,
+            ttl=ttl,
+        )
+        return envelope(ctx, message)
+
     def request(
         self,
         action: Action,
@@ -237,26 +271,18 @@ class NodeService:
         domain: str | None = None,
         ttl: str = DEFAULT_TTL,
     ) -> Outgoing:
-        """A request this node sends as a buyer to ``peer`` (subscriber id, URL), in this
-        node's domain unless another is given; a fixed ``message_id`` makes a resend the same
-        message."""
-        identity = self.identity
-        peer_id, peer_url = peer
-        ctx = new_context(
+        """:meth:`request_envelope` to ``peer``, ready to queue."""
+        env = self.request_envelope(
             action,
-            now=datetime.fromtimestamp(now, UTC),
-            domain=domain or identity.domain,
-            bap_id=identity.subscriber_id,
-            bap_uri=identity.url,
-            city=identity.city,
-            country=identity.country,
-            bpp_id=peer_id,
-            bpp_uri=peer_url,
+            message,
+            now,
             transaction_id=transaction_id,
+            peer=peer,
             message_id=message_id,
+            domain=domain,
             ttl=ttl,
         )
-        return Outgoing(peer_id=peer_id, peer_uri=peer_url, env=envelope(ctx, message))
+        return Outgoing(peer_id=peer[0], peer_uri=peer[1], env=env)
 
     def unsolicited(self, about: Context, action: Action, message: Message, now: float) -> Outgoing:
         """A callback the seller sends on its own (a state change): a new message_id."""
